@@ -1,0 +1,114 @@
+"""Train Assignment 1's NumPy MLP on a scikit-learn data set.
+
+    python -m cs324.mlp.train_mlp_numpy --dnn_hidden_units 20 --learning_rate 1e-2 \
+        --max_steps 1500 --eval_freq 10 --batch_size 32
+
+The whole test split is evaluated before training, every ``eval_freq`` steps and after
+the last one. Mini-batches follow ``cs324.data.toy.batch_indices``, the same order the
+PyTorch trainer uses, so the two can be compared step by step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cs324.cli import ArgumentParser
+from cs324.data.toy import ToyData, batch_indices, make_toy, one_hot
+from cs324.metrics import accuracy
+from cs324.mlp.common import add_mlp_args, is_eval_step
+from cs324.mlp.mlp_numpy import MLP
+from cs324.mlp.modules import CrossEntropy
+
+
+@dataclass
+class History:
+    records: list[dict] = field(default_factory=list)  # one per evaluation
+    step_losses: list[float] = field(default_factory=list)  # every step's batch loss
+
+
+def evaluate(model: MLP, x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on (x, y); y holds class indices."""
+    probs = model.forward(x)
+    return CrossEntropy().forward(probs, one_hot(y, n_classes, probs.dtype)), accuracy(probs, y)
+
+
+def train(
+    model: MLP,
+    data: ToyData,
+    *,
+    learning_rate: float,
+    max_steps: int,
+    eval_freq: int,
+    batch_size: int,
+    seed: int = 0,
+) -> History:
+    """Plain gradient descent on ``data.x_train``; returns the evaluation records."""
+    dtype = model.linears[0].params["weight"].dtype
+    x_train, x_test = data.x_train.astype(dtype), data.x_test.astype(dtype)
+    y_train_1h = one_hot(data.y_train, data.n_classes, dtype)
+    loss_fn = CrossEntropy()
+    history = History()
+    running_loss = running_correct = running_seen = 0.0
+
+    for step in range(max_steps + 1):
+        if is_eval_step(step, eval_freq, max_steps):
+            record = {"step": step}
+            if running_seen:
+                record["train_loss"] = running_loss / running_seen
+                record["train_acc"] = running_correct / running_seen
+            record["test_loss"], record["test_acc"] = evaluate(model, x_test, data.y_test, data.n_classes)
+            history.records.append(record)
+            running_loss = running_correct = running_seen = 0.0
+        if step == max_steps:
+            break
+        idx = batch_indices(step, data.n_train, batch_size, seed)
+        x, y = x_train[idx], y_train_1h[idx]
+        probs = model.forward(x)  # (B, C)
+        loss = loss_fn.forward(probs, y)
+        model.backward(loss_fn.backward(probs, y))
+        model.sgd_step(learning_rate)
+        history.step_losses.append(loss)
+        running_loss += loss * len(idx)
+        running_correct += (probs.argmax(1) == data.y_train[idx]).sum()
+        running_seen += len(idx)
+    return history
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    add_mlp_args(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and batch order (default: 0)")
+    parser.add_argument("--quiet", action="store_true", help="print only the final line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> History:
+    args = build_parser().parse_args(argv)
+    try:
+        data = make_toy(args.dataset, noise=args.noise, seed=args.data_seed)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    dtype = np.float64 if args.dtype == "float64" else np.float32
+    model = MLP(2, args.dnn_hidden_units, data.n_classes, seed=args.seed, dtype=dtype)
+    history = train(
+        model,
+        data,
+        learning_rate=args.learning_rate,
+        max_steps=args.max_steps,
+        eval_freq=args.eval_freq,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    for record in history.records if not args.quiet else history.records[-1:]:
+        print(json.dumps(record))
+    return history
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""The shared training runtime, exercised through the PyTorch MLP trainer."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT, run_module
+
+TRAINER = "cs324.mlp.pytorch_train_mlp"
+BASE = [
+    "--max_steps",
+    "400",
+    "--eval_freq",
+    "50",
+    "--optimizer",
+    "adam",
+    "--learning_rate",
+    "0.01",
+    "--dnn_hidden_units",
+    "32,32",
+    "--quiet",
+    "--device",
+    "cpu",
+]
+
+
+def metrics(run: Path, drop_time: bool = True) -> list[dict]:
+    recs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    if drop_time:
+        for r in recs:
+            r.pop("wall_time"), r.pop("samples_per_s")
+    return recs
+
+
+def weights(run: Path) -> dict:
+    return torch.load(run / "last.pt", weights_only=False)["model"]
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_folder_contents_and_determinism(tmp_path):
+    for name in ("a", "b"):
+        r = run_module(TRAINER, *BASE, "--out", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+    a, b = tmp_path / "a", tmp_path / "b"
+    config = json.loads((a / "config.json").read_text())
+    assert config["learning_rate"] == 0.01 and config["dnn_hidden_units"] == [32, 32]
+    assert config["torch_version"] == torch.__version__ and "cs324_version" in config
+    recs = metrics(a, drop_time=False)
+    assert [r["step"] for r in recs] == list(range(0, 401, 50))
+    for key in ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "wall_time", "samples_per_s"):
+        assert key in recs[-1], key
+    assert recs[-1]["test_acc"] > 0.9
+    assert metrics(a) == metrics(b)
+    assert same_weights(weights(a), weights(b))
+    ckpt = torch.load(a / "last.pt", weights_only=False)
+    assert {"model", "optimizer", "rng", "step", "config"} <= ckpt.keys() and ckpt["step"] == 400
+
+
+def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    args = [*BASE[:1], "3000", *BASE[2:], "--ckpt_every", "100"]
+    assert run_module(TRAINER, *args, "--out", str(full)).returncode == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", TRAINER, *args, "--out", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:  # kill once a mid-run checkpoint exists
+        if (killed / "last.pt").exists() and len(metrics(killed)) >= 3:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    step_at_kill = torch.load(killed / "last.pt", weights_only=False)["step"]
+    assert 0 < step_at_kill < 3000, "the run must be killed mid-way"
+    r = run_module(TRAINER, *args, "--out", str(killed), "--resume")
+    assert r.returncode == 0, r.stderr
+    assert same_weights(weights(full), weights(killed))
+    assert metrics(full) == metrics(killed)
+
+
+def test_ctrl_c_saves_and_resume_completes(tmp_path):
+    run = tmp_path / "run"
+    args = [*BASE[:1], "100000", *BASE[2:]]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", TRAINER, *args, "--out", str(run)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "last.pt").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    step = torch.load(run / "last.pt", weights_only=False)["step"]
+    assert 0 < step < 100000
+
+
+def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    r = run_module(
+        TRAINER,
+        "--learning_rate",
+        "1e30",
+        "--max_steps",
+        "50",
+        "--eval_freq",
+        "100",
+        "--ckpt_every",
+        "1",
+        "--quiet",
+        "--device",
+        "cpu",
+        "--out",
+        str(run),
+    )
+    assert r.returncode == 1
+    assert "at step" in r.stderr and "Traceback" not in r.stderr
+    bad_step = int(r.stderr.split("at step")[1].split(";")[0])
+    ckpt = torch.load(run / "last.pt", weights_only=False)
+    assert ckpt["step"] == bad_step - 1
+
+
+@pytest.mark.parametrize("problem", ["missing", "corrupt", "other_config"])
+def test_bad_resume_is_one_line_exit_2_and_destroys_nothing(tmp_path, problem):
+    run = tmp_path / "run"
+    args = ["--max_steps", "20", "--eval_freq", "10", "--quiet", "--device", "cpu", "--out", str(run)]
+    if problem != "missing":
+        assert run_module(TRAINER, *args).returncode == 0
+    if problem == "corrupt":
+        (run / "last.pt").write_bytes(b"not a checkpoint")
+    before = {p.name: sha(p) for p in run.glob("*")} if run.exists() else {}
+    extra = ["--dnn_hidden_units", "7"] if problem == "other_config" else []
+    r = run_module(TRAINER, *args, *extra, "--resume")
+    assert r.returncode == 2
+    assert r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    after = {p.name: sha(p) for p in run.glob("*")} if run.exists() else {}
+    assert before == after
+
+
+def test_existing_run_is_not_overwritten_without_flag(tmp_path):
+    args = ["--max_steps", "20", "--eval_freq", "10", "--quiet", "--device", "cpu", "--out", str(tmp_path)]
+    assert run_module(TRAINER, *args).returncode == 0
+    before = sha(tmp_path / "last.pt")
+    r = run_module(TRAINER, *args)
+    assert r.returncode == 2 and "--resume" in r.stderr
+    assert sha(tmp_path / "last.pt") == before
+    assert run_module(TRAINER, *args, "--overwrite").returncode == 0
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run_module(TRAINER, "--max_steps", "5", "--out", str(blocker / "sub"))
+    assert r.returncode == 2 and "not writable" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_requested_without_cuda(tmp_path):
+    r = run_module(TRAINER, "--device", "cuda", "--out", str(tmp_path / "r"))
+    assert r.returncode == 2 and "CUDA" in r.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_amp_runs_on_cpu(tmp_path):
+    r = run_module(
+        TRAINER,
+        "--max_steps",
+        "30",
+        "--eval_freq",
+        "10",
+        "--dtype",
+        "float32",
+        "--amp",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    )
+    assert r.returncode == 0, r.stderr
+    assert metrics(tmp_path)[-1]["test_acc"] > 0.5
+
+
+def test_distributed_two_ranks_match_single_process(tmp_path):
+    """torchrun, 2 CPU ranks on loopback (gloo): same weights on both, same as 1 process."""
+    script = ROOT / "tests" / "ddp_worker.py"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "tests")}
+    single = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "single")], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert single.returncode == 0, single.stderr
+    ddp = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_addr=127.0.0.1",
+            "--master_port=29533",
+            str(script),
+            str(tmp_path / "ddp"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    ref = torch.load(tmp_path / "single" / "rank0.pt")
+    rank0 = torch.load(tmp_path / "ddp" / "rank0.pt")
+    rank1 = torch.load(tmp_path / "ddp" / "rank1.pt")
+    for k in ref:
+        assert torch.equal(rank0[k], rank1[k]), k
+        assert (rank0[k] - ref[k]).abs().max() < 1e-5, k
+    assert (ref["layers.0.weight"] - torch.load(tmp_path / "single" / "init.pt")["layers.0.weight"]).abs().max() > 1e-3
+    # only rank 0 wrote the run folder
+    assert (tmp_path / "ddp" / "run" / "metrics.jsonl").exists()
