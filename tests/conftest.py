@@ -21,3 +21,9 @@ def cifar10_dir() -> Path:
     if not path:
         pytest.skip("CIFAR10_DIR is not set")
     return Path(path)
+
+
+def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(1)  # the suite's models are tiny: extra threads only add overhead

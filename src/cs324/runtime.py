@@ -346,6 +346,18 @@ def _maybe_compile(session: Session, model: nn.Module) -> nn.Module:
         return model
 
 
+def optimizer_step(
+    loss: torch.Tensor, model: nn.Module, optimizer: torch.optim.Optimizer, max_norm: float | None = None
+) -> None:
+    """zero_grad, backward, clip the gradient norm, step. Clipping sits between ``backward()``
+    (before it there is no gradient to clip) and ``step()`` (after it, clipping changes nothing)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+
+
 def fit(
     session: Session,
     model: nn.Module,
@@ -474,11 +486,7 @@ def fit(
             if not math.isfinite(loss_value):
                 where = f"; last good checkpoint: {out / 'last.pt'}" if out and (out / "last.pt").exists() else ""
                 raise TrainingError(f"loss became {loss_value} at step {step + 1}{where}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if max_norm is not None:  # between backward() and step(), where clipping acts
-                torch.nn.utils.clip_grad_norm_(raw_model.parameters(), max_norm)
-            optimizer.step()
+            optimizer_step(loss, raw_model, optimizer, max_norm)
             if scheduler is not None:
                 scheduler.step()
             step += 1

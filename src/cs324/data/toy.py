@@ -1,16 +1,13 @@
-"""Two-dimensional scikit-learn data sets for Part I, and the mini-batch order.
+"""Two-dimensional scikit-learn data sets for Part I.
 
 Every data set has 1,000 points, split 80/20 with a fixed seed (stratified), and
 standardised with the training split's mean and standard deviation.
 
-    data = make_toy("moons")          # noise 0.2
-    for step in range(max_steps):
-        idx = batch_indices(step, data.n_train, batch_size=32, seed=0)
+    data = make_toy("moons")          # noise 0.2; data.x_train (800, 2), data.y_train (800,)
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,20 +81,3 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype: type = np.float64) -> np.
     out = np.zeros((len(labels), n_classes), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
     return out
-
-
-def batch_indices(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
-    """Indices of the mini-batch for ``step``: a pure function of the step.
-
-    batch_size 1 is SGD, 0 (or >= n) the full batch, anything else mini-batches.
-    Each epoch draws a fresh permutation seeded by (seed, epoch) and cuts it into
-    consecutive chunks, the last one possibly shorter. Being a function of the step
-    alone, the order is identical for the NumPy and PyTorch trainers and survives a
-    resume without storing a data-loader state.
-    """
-    if batch_size <= 0 or batch_size >= n:
-        return np.arange(n)
-    per_epoch = math.ceil(n / batch_size)
-    epoch, k = divmod(step, per_epoch)
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-    return perm[k * batch_size : (k + 1) * batch_size]

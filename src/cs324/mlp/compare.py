@@ -267,7 +267,7 @@ def markdown_table(rows: list[dict]) -> str:
         "NumPy train/test",
         "PyTorch train/test",
         "sklearn train/test",
-        "max |ΔW| NumPy-PyTorch",
+        "max abs ΔW NumPy-PyTorch",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:

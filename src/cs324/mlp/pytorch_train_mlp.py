@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from cs324.cli import ArgumentParser
-from cs324.data.toy import ToyData, batch_indices, make_toy
+from cs324.data.batches import batch_indices
+from cs324.data.toy import ToyData, make_toy
 from cs324.metrics import accuracy
 from cs324.mlp.common import add_mlp_args
 from cs324.mlp.pytorch_mlp import MLP

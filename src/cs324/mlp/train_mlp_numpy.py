@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cs324.cli import ArgumentParser
-from cs324.data.toy import ToyData, batch_indices, make_toy, one_hot
+from cs324.data.batches import batch_indices
+from cs324.data.toy import ToyData, make_toy, one_hot
 from cs324.metrics import accuracy
 from cs324.mlp.common import add_mlp_args, is_eval_step
 from cs324.mlp.mlp_numpy import MLP

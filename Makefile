@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:
+#   make demo    set up .venv and run Part I Task 2 (NumPy vs PyTorch MLP) on embedded data
+#   make test    set up .venv, check style (ruff) and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test lint compare bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(PY) -m cs324.mlp.compare --out runs/demo_part1_compare
+	@echo "table: runs/demo_part1_compare/table.md (committed results: results/part1_compare/)"
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks notebooks
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+compare: setup  # regenerate the committed Part I Task 2 results
+	$(PY) -m cs324.mlp.compare --out results/part1_compare
+
+bench: setup
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_mlp.py --out results/benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

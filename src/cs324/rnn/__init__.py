@@ -1,0 +1,1 @@
+"""Part III: a hand-written vanilla RNN and LSTM predicting the last digit of palindromes."""

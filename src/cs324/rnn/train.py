@@ -1,0 +1,182 @@
+"""Part III: train the vanilla RNN (or the LSTM) to predict the last digit of palindromes.
+
+    python -m cs324.rnn.train --input_length 4             # T = 5, course defaults, ~1 minute
+    python -m cs324.rnn.train --input_length 29 --one_hot --recurrent_init orthogonal
+    python -m cs324.rnn.train --model lstm --input_length 59 --one_hot
+
+The data set (``--data_size`` distinct palindromes, all of them when fewer exist) is
+split into ``--portion_train`` for training and the rest for validation. RMSprop,
+gradient-norm clipping at ``--max_norm``, cross-entropy on the last step. Training
+stops after ``--max_epoch`` epochs or ``--max_steps`` steps, or early once the
+validation accuracy has held at 100% for ``--hold`` evaluations (or has not improved
+for ``--patience``). ``best.pt`` keeps the best validation checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from cs324.cli import ArgumentParser, nonnegative_int, positive_float, positive_int
+from cs324.data.batches import batch_indices, steps_per_epoch
+from cs324.metrics import accuracy
+from cs324.rnn.dataset import PalindromeDataset, split_indices
+from cs324.rnn.lstm import LSTM
+from cs324.rnn.vanilla_rnn import RECURRENT_INITS, VanillaRNN
+from cs324.runtime import UsageError, add_runtime_args, cleanup, cli, fit, optimizer_step, start_session
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(description=__doc__.splitlines()[0])
+    # the course skeleton's flags and defaults
+    p.add_argument("--input_length", type=positive_int, default=19, help="T-1, digits seen (default: 19)")
+    p.add_argument("--input_dim", type=positive_int, default=1, help="1: digit values; 10 with --one_hot")
+    p.add_argument("--num_classes", type=positive_int, default=10, help="(default: 10)")
+    p.add_argument("--num_hidden", type=positive_int, default=128, help="(default: 128)")
+    p.add_argument("--batch_size", type=positive_int, default=128, help="(default: 128)")
+    p.add_argument("--learning_rate", type=positive_float, default=0.001, help="RMSprop (default: 0.001)")
+    p.add_argument("--max_epoch", type=positive_int, default=1000, help="(default: 1000)")
+    p.add_argument("--max_norm", type=positive_float, default=10.0, help="gradient-norm clip (default: 10.0)")
+    p.add_argument("--data_size", type=positive_int, default=1000000, help="palindromes drawn (default: 1000000)")
+    p.add_argument("--portion_train", type=float, default=0.8, help="share for training (default: 0.8)")
+    # additions
+    p.add_argument("--model", choices=["rnn", "lstm"], default="rnn", help="(default: rnn)")
+    p.add_argument("--one_hot", action="store_true", help="one-hot digits (sets --input_dim 10)")
+    p.add_argument("--recurrent_init", choices=RECURRENT_INITS, default="default",
+                   help="W_hh of the vanilla RNN: nn.RNN's uniform, orthogonal or identity (default: default)")
+    p.add_argument("--lr_schedule", choices=["constant", "cosine"], default="constant",
+                   help="cosine decays to 0 over the step budget (default: constant)")
+    p.add_argument("--max_steps", type=positive_int, default=None, help="step budget (default: from --max_epoch)")
+    p.add_argument("--eval_freq", type=positive_int, default=None,
+                   help="evaluate every N steps (default: once an epoch, at most every 500 steps)")
+    p.add_argument("--hold", type=positive_int, default=3,
+                   help="stop once validation accuracy is 100%% for N evaluations in a row (default: 3)")
+    p.add_argument("--patience", type=nonnegative_int, default=0,
+                   help="stop after N evaluations without a better validation accuracy; 0: never (default: 0)")
+    add_runtime_args(p, out="runs/rnn")
+    return p
+
+
+def make_model(config: argparse.Namespace) -> nn.Module:
+    args = (config.input_length, config.input_dim, config.num_hidden, config.num_classes)
+    if config.model == "lstm":
+        return LSTM(*args)
+    return VanillaRNN(*args, recurrent_init=config.recurrent_init)
+
+
+def train(model, data_loader, optimizer, criterion, device, config) -> tuple[float, float]:
+    """One pass over ``data_loader`` (the course skeleton's API); returns (mean loss, mean accuracy)."""
+    model.train()
+    total_loss = total_acc = 0.0
+    n = 0
+    for inputs, targets in data_loader:
+        inputs, targets = inputs.to(device), targets.to(device)
+        logits = model(inputs)
+        loss = criterion(logits, targets)
+        optimizer_step(loss, model, optimizer, config.max_norm)
+        total_loss += loss.item() * len(targets)
+        total_acc += accuracy(logits.detach(), targets) * len(targets)
+        n += len(targets)
+    return total_loss / n, total_acc / n
+
+
+@torch.inference_mode()
+def evaluate(model, data_loader, criterion, device, config) -> tuple[float, float]:
+    """Mean loss and accuracy over ``data_loader``, without updating the model."""
+    model.eval()
+    total_loss = total_acc = 0.0
+    n = 0
+    for inputs, targets in data_loader:
+        inputs, targets = inputs.to(device), targets.to(device)
+        logits = model(inputs)
+        total_loss += criterion(logits, targets).item() * len(targets)
+        total_acc += accuracy(logits, targets) * len(targets)
+        n += len(targets)
+    return total_loss / n, total_acc / n
+
+
+class _Batches:
+    """A tiny iterable of (inputs, targets) over index chunks: what ``evaluate`` expects of a loader."""
+
+    def __init__(self, data: PalindromeDataset, idx: np.ndarray, batch_size: int = 2048) -> None:
+        self.data, self.idx, self.batch_size = data, idx, batch_size
+
+    def __iter__(self):
+        for start in range(0, len(self.idx), self.batch_size):
+            yield self.data.batch(self.idx[start : start + self.batch_size])
+
+
+def resolve(config: argparse.Namespace) -> argparse.Namespace:
+    """Check combinations argparse cannot, and fill derived values."""
+    if not 0.0 < config.portion_train < 1.0:
+        raise UsageError(f"--portion_train must lie strictly between 0 and 1, got {config.portion_train}")
+    if config.one_hot:
+        config.input_dim = 10
+    elif config.input_dim != 1:
+        raise UsageError("--input_dim must be 1 for digit values, or pass --one_hot for 10")
+    if config.num_classes != 10:
+        raise UsageError("--num_classes must be 10: the targets are digits")
+    return config
+
+
+def main(config: argparse.Namespace):
+    """Train per ``config``; returns (model, FitResult)."""
+    config = resolve(config)
+    data = PalindromeDataset(config.input_length, config.data_size, one_hot=config.one_hot, seed=config.seed)
+    train_idx, val_idx = split_indices(len(data), config.portion_train, seed=config.seed)
+    session = start_session(config)
+    model = make_model(config).to(session.device)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=config.learning_rate)
+
+    per_epoch = steps_per_epoch(len(train_idx), config.batch_size)
+    max_steps = config.max_steps or per_epoch * config.max_epoch
+    max_steps = min(max_steps, per_epoch * config.max_epoch)
+    eval_freq = config.eval_freq or min(per_epoch, 500)
+    scheduler = None
+    if config.lr_schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, max_steps) / max_steps)))
+
+    def get_batch(step: int):
+        return data.batch(train_idx[batch_indices(step, len(train_idx), config.batch_size, config.seed)])
+
+    def evaluate_val(m: nn.Module) -> dict:
+        loss, acc = evaluate(m, _Batches(data, val_idx), criterion, session.device, config)
+        return {"val_loss": loss, "val_acc": acc}
+
+    streak = {"full": 0, "best": -1.0, "since_best": 0}
+
+    def stop_when(record: dict) -> bool:
+        streak["full"] = streak["full"] + 1 if record["val_acc"] >= 1.0 else 0
+        if record["val_acc"] > streak["best"]:
+            streak["best"], streak["since_best"] = record["val_acc"], 0
+        else:
+            streak["since_best"] += 1
+        return streak["full"] >= config.hold or (config.patience > 0 and streak["since_best"] >= config.patience)
+
+    result = fit(session, model, optimizer, get_batch, criterion, evaluate_val, max_steps=max_steps,
+                 eval_freq=eval_freq, scheduler=scheduler, max_norm=config.max_norm,
+                 steps_per_epoch=per_epoch, stop_when=stop_when)
+    cleanup(session)
+    return model, result
+
+
+@cli
+def run(argv: list[str] | None = None) -> None:
+    """Command line: parse, train, print the best validation accuracy."""
+    config = build_parser().parse_args(argv)
+    _, result = main(config)
+    if result.interrupted:
+        raise SystemExit(130)
+    best = max(result.records, key=lambda r: r["val_acc"])
+    print(f"T={config.input_length + 1} {config.model}: best val_acc {best['val_acc']:.4f} at step {best['step']}; "
+          f"final val_acc {result.records[-1]['val_acc']:.4f} at step {result.records[-1]['step']}")
+
+
+if __name__ == "__main__":
+    run()
