@@ -26,5 +26,6 @@ def test_committed_notebooks_hold_outputs():
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
-        assert code and all(c.get("outputs") for c in code), f"{path.name} must be committed executed"
+        assert code and all(c.get("execution_count") for c in code), f"{path.name} must be committed executed"
+        assert sum(bool(c.get("outputs")) for c in code) >= len(code) // 2, f"{path.name} lacks outputs"
     assert os.path.exists(ROOT / "notebooks" / "part1_task2_numpy_vs_pytorch.ipynb")

@@ -1,0 +1,181 @@
+"""Part III: palindromes, the hand-written RNN and LSTM against torch.nn, and the trainer."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from conftest import run_module
+
+from cs324.rnn import train as rnn_train
+from cs324.rnn.dataset import PalindromeDataset, split_indices
+from cs324.rnn.lstm import LSTM
+from cs324.rnn.vanilla_rnn import VanillaRNN
+
+
+@pytest.mark.parametrize("input_length", [1, 4, 9, 18, 37])
+def test_items_are_palindromes_with_last_digit_as_target(input_length):
+    data = PalindromeDataset(input_length, 300, seed=1)
+    T = input_length + 1
+    assert data.digits.shape == (min(300, 10 ** ((T + 1) // 2)), T)
+    assert np.array_equal(data.digits, data.digits[:, ::-1])
+    for i in (0, 7, len(data) - 1):
+        x, y = data[i]
+        assert x.shape == (T - 1, 1) and x.dtype == torch.float32
+        assert y == data.digits[i, -1] and torch.equal(x[:, 0], torch.from_numpy(data.digits[i, :-1]).float())
+    pal = data.generate_palindrome()
+    assert len(pal) == T and np.array_equal(pal, pal[::-1])
+
+
+def test_t5_yields_all_1000_distinct_palindromes():
+    data = PalindromeDataset(4, 1_000_000)
+    assert len(data) == 1000
+    assert len({tuple(row) for row in data.digits}) == 1000
+
+
+def test_long_palindromes_do_not_overflow():
+    data = PalindromeDataset(199, 2000, seed=3)  # T = 200: 100 free digits
+    assert data.digits.shape == (2000, 200)
+    assert len(np.unique(data.digits, axis=0)) == 2000
+    assert np.array_equal(data.digits, data.digits[:, ::-1])
+
+
+def test_same_seed_same_data_and_one_hot_shape():
+    a, b = PalindromeDataset(9, 500, seed=5), PalindromeDataset(9, 500, seed=5)
+    assert np.array_equal(a.digits, b.digits)
+    assert not np.array_equal(a.digits, PalindromeDataset(9, 500, seed=6).digits)
+    oh = PalindromeDataset(9, 500, one_hot=True, seed=5)
+    x, y = oh.batch(np.arange(4))
+    assert x.shape == (4, 9, 10) and torch.equal(x.argmax(-1), torch.from_numpy(a.digits[:4, :-1]).long())
+    assert oh.input_dim == 10 and a.input_dim == 1
+
+
+@pytest.mark.parametrize("kwargs", [dict(input_length=0, total_len=5), dict(input_length=3, total_len=0)])
+def test_bad_dataset_arguments(kwargs):
+    with pytest.raises(ValueError):
+        PalindromeDataset(**kwargs)
+
+
+@pytest.mark.parametrize("portion", [0.0, 1.0, 1.5, -0.2])
+def test_bad_portion(portion):
+    with pytest.raises(ValueError, match="portion_train"):
+        split_indices(100, portion)
+
+
+def test_split_is_disjoint_and_complete():
+    tr, va = split_indices(1000, 0.8, seed=2)
+    assert len(tr) == 800 and len(va) == 200 and len(np.union1d(tr, va)) == 1000
+
+
+def test_vanilla_rnn_matches_torch_rnn():
+    torch.manual_seed(0)
+    model = VanillaRNN(12, 3, 16, 10).double()
+    ref = nn.RNN(3, 16, nonlinearity="tanh", batch_first=True).double()
+    head = nn.Linear(16, 10).double()
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(model.W_hx.T)
+        ref.weight_hh_l0.copy_(model.W_hh.T)
+        ref.bias_ih_l0.copy_(model.b_h)
+        ref.bias_hh_l0.zero_()
+        head.weight.copy_(model.W_ph.T)
+        head.bias.copy_(model.b_o)
+    x = torch.randn(5, 12, 3, dtype=torch.float64)
+    out, _ = ref(x)
+    torch.testing.assert_close(model(x), head(out[:, -1]), atol=1e-10, rtol=0)
+    # float32, as trained
+    torch.testing.assert_close(model.float()(x.float()), head.float()(ref.float()(x.float())[0][:, -1]),
+                               atol=1e-6, rtol=0)
+
+
+def test_lstm_matches_torch_lstm():
+    torch.manual_seed(0)
+    model = LSTM(9, 4, 8, 10).double()
+    ref = nn.LSTM(4, 8, batch_first=True).double()
+    head = nn.Linear(8, 10).double()
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(model.W_x.T)
+        ref.weight_hh_l0.copy_(model.W_h.T)
+        ref.bias_ih_l0.copy_(model.b)
+        ref.bias_hh_l0.zero_()
+        head.weight.copy_(model.W_ph.T)
+        head.bias.copy_(model.b_p)
+    x = torch.randn(6, 9, 4, dtype=torch.float64)
+    out, _ = ref(x)
+    torch.testing.assert_close(model(x), head(out[:, -1]), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("init", ["orthogonal", "identity"])
+def test_recurrent_inits(init):
+    model = VanillaRNN(5, 1, 8, 10, recurrent_init=init)
+    w = model.W_hh.detach()
+    torch.testing.assert_close(w @ w.T, torch.eye(8), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="recurrent_init"):
+        VanillaRNN(5, 1, 8, 10, recurrent_init="zeros")
+
+
+def test_models_reject_wrong_input_shape():
+    with pytest.raises(ValueError, match="expected input"):
+        VanillaRNN(5, 1, 8, 10)(torch.zeros(2, 5, 3))
+    with pytest.raises(ValueError, match="expected input"):
+        LSTM(5, 1, 8, 10)(torch.zeros(2, 5))
+
+
+def test_gradient_clipping_takes_effect():
+    """With plain SGD at lr 1 the update *is* the gradient: its norm must be max_norm."""
+    torch.manual_seed(0)
+    data = PalindromeDataset(9, 256, seed=0)
+    model = VanillaRNN(9, 1, 32, 10)
+    config = rnn_train.build_parser().parse_args(["--max_norm", "0.01"])
+    x, y = data.batch(np.arange(256))
+    loss = nn.CrossEntropyLoss()(model(x), y)
+    loss.backward()
+    raw_norm = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()])
+    assert raw_norm > 0.1  # so that clipping has something to do
+    model.zero_grad()
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    rnn_train.train(model, [(x, y)], optimizer, nn.CrossEntropyLoss(), "cpu", config)
+    step = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(model.parameters(), before)))
+    assert step.item() == pytest.approx(0.01, rel=1e-3)
+
+
+def test_skeleton_train_and_evaluate_return_loss_and_accuracy():
+    data = PalindromeDataset(4, 1000)
+    model = VanillaRNN(4, 1, 16, 10)
+    config = rnn_train.build_parser().parse_args([])
+    loader = [data.batch(np.arange(i, i + 100)) for i in range(0, 1000, 100)]
+    loss, acc = rnn_train.evaluate(model, loader, nn.CrossEntropyLoss(), "cpu", config)
+    assert 1.5 < loss < 3.5 and 0 <= acc <= 0.3  # untrained: near chance (ln 10 = 2.30)
+    opt = torch.optim.RMSprop(model.parameters(), lr=1e-2)
+    for _ in range(30):
+        loss_tr, acc_tr = rnn_train.train(model, loader, opt, nn.CrossEntropyLoss(), "cpu", config)
+    assert acc_tr > 0.5 and loss_tr < loss
+
+
+def test_course_defaults_reach_99_percent_at_t5(tmp_path):
+    r = run_module("cs324.rnn.train", "--input_length", "4", "--out", str(tmp_path), "--quiet")
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert max(rec["val_acc"] for rec in recs) >= 0.99
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert (config["num_hidden"], config["batch_size"], config["learning_rate"], config["max_norm"]) == (
+        128, 128, 0.001, 10.0)
+
+
+def test_lstm_one_hot_trains_end_to_end():
+    config = rnn_train.build_parser().parse_args(
+        ["--model", "lstm", "--one_hot", "--input_length", "4", "--max_steps", "300", "--device", "cpu", "--quiet"])
+    config.out = None
+    _, result = rnn_train.main(config)
+    assert max(r["val_acc"] for r in result.records) >= 0.9
+
+
+@pytest.mark.parametrize("args", [["--portion_train", "1.5"], ["--input_length", "0"], ["--num_classes", "7"],
+                                  ["--input_dim", "3"]])
+def test_bad_flags(args, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        rnn_train.run([*args, "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
