@@ -78,8 +78,14 @@ def time_steps(hidden: list[int], batch: int, steps: int = 200) -> dict:
 
     from sklearn.neural_network import MLPClassifier
 
-    sk = MLPClassifier(hidden_layer_sizes=tuple(hidden) or (1,), solver="sgd", batch_size=batch, momentum=0.0,
-                       learning_rate_init=1e-3, alpha=0.0)
+    sk = MLPClassifier(
+        hidden_layer_sizes=tuple(hidden) or (1,),
+        solver="sgd",
+        batch_size=batch,
+        momentum=0.0,
+        learning_rate_init=1e-3,
+        alpha=0.0,
+    )
     labels = y.argmax(1)
     sk.partial_fit(x, labels, classes=[0, 1])
 
@@ -90,9 +96,16 @@ def time_steps(hidden: list[int], batch: int, steps: int = 200) -> dict:
     numpy_steps(), torch_steps()
     t_np, t_torch, t_sk = (best_of(f, 3) / steps for f in (numpy_steps, torch_steps, sklearn_steps))
     flops = step_flops([2, *hidden, 2], batch)
-    return {"hidden": hidden, "batch": batch, "numpy_s_per_step": t_np, "torch_s_per_step": t_torch,
-            "sklearn_s_per_step": t_sk, "torch_over_numpy": t_torch / t_np, "sklearn_over_numpy": t_sk / t_np,
-            "numpy_gflops": flops / t_np / 1e9}
+    return {
+        "hidden": hidden,
+        "batch": batch,
+        "numpy_s_per_step": t_np,
+        "torch_s_per_step": t_torch,
+        "sklearn_s_per_step": t_sk,
+        "torch_over_numpy": t_torch / t_np,
+        "sklearn_over_numpy": t_sk / t_np,
+        "numpy_gflops": flops / t_np / 1e9,
+    }
 
 
 def time_to_97(max_steps: int = 20000, check_every: int = 25, lr: float = 0.1) -> dict:
@@ -130,8 +143,18 @@ def time_to_97(max_steps: int = 20000, check_every: int = 25, lr: float = 0.1) -
     # scikit-learn: its own initialisation and shuffling; checked once an epoch (25 steps)
     from sklearn.neural_network import MLPClassifier
 
-    sk = MLPClassifier(hidden_layer_sizes=(20,), solver="sgd", batch_size=32, momentum=0.0, learning_rate_init=lr,
-                       alpha=0.0, random_state=0, max_iter=1, warm_start=True, tol=0.0)
+    sk = MLPClassifier(
+        hidden_layer_sizes=(20,),
+        solver="sgd",
+        batch_size=32,
+        momentum=0.0,
+        learning_rate_init=lr,
+        alpha=0.0,
+        random_state=0,
+        max_iter=1,
+        warm_start=True,
+        tol=0.0,
+    )
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -150,9 +173,14 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "numpy": np.__version__,
-                    "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "numpy": np.__version__,
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        },
         "numpy_matmul_gflops_float64": matmul_gflops(),
         "steps": [time_steps(h, b) for h in ([20], [512, 512]) for b in (32, 256)],
         "time_to_97_percent_moons": time_to_97(),

@@ -20,11 +20,16 @@ import torch.nn as nn
 
 
 class LSTM(nn.Module):
-    def __init__(self, input_length: int, input_dim: int, hidden_dim: int, output_dim: int,
-                 *, forget_bias: float = 1.0) -> None:
+    def __init__(
+        self, input_length: int, input_dim: int, hidden_dim: int, output_dim: int, *, forget_bias: float = 1.0
+    ) -> None:
         super().__init__()
-        for name, value in (("input_length", input_length), ("input_dim", input_dim),
-                            ("hidden_dim", hidden_dim), ("output_dim", output_dim)):
+        for name, value in (
+            ("input_length", input_length),
+            ("input_dim", input_dim),
+            ("hidden_dim", hidden_dim),
+            ("output_dim", output_dim),
+        ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         self.input_length, self.hidden_dim = input_length, hidden_dim

@@ -46,17 +46,37 @@ def build_parser() -> argparse.ArgumentParser:
     # additions
     p.add_argument("--model", choices=["rnn", "lstm"], default="rnn", help="(default: rnn)")
     p.add_argument("--one_hot", action="store_true", help="one-hot digits (sets --input_dim 10)")
-    p.add_argument("--recurrent_init", choices=RECURRENT_INITS, default="default",
-                   help="W_hh of the vanilla RNN: nn.RNN's uniform, orthogonal or identity (default: default)")
-    p.add_argument("--lr_schedule", choices=["constant", "cosine"], default="constant",
-                   help="cosine decays to 0 over the step budget (default: constant)")
+    p.add_argument(
+        "--recurrent_init",
+        choices=RECURRENT_INITS,
+        default="default",
+        help="W_hh of the vanilla RNN: nn.RNN's uniform, orthogonal or identity (default: default)",
+    )
+    p.add_argument(
+        "--lr_schedule",
+        choices=["constant", "cosine"],
+        default="constant",
+        help="cosine decays to 0 over the step budget (default: constant)",
+    )
     p.add_argument("--max_steps", type=positive_int, default=None, help="step budget (default: from --max_epoch)")
-    p.add_argument("--eval_freq", type=positive_int, default=None,
-                   help="evaluate every N steps (default: once an epoch, at most every 500 steps)")
-    p.add_argument("--hold", type=positive_int, default=3,
-                   help="stop once validation accuracy is 100%% for N evaluations in a row (default: 3)")
-    p.add_argument("--patience", type=nonnegative_int, default=0,
-                   help="stop after N evaluations without a better validation accuracy; 0: never (default: 0)")
+    p.add_argument(
+        "--eval_freq",
+        type=positive_int,
+        default=None,
+        help="evaluate every N steps (default: once an epoch, at most every 500 steps)",
+    )
+    p.add_argument(
+        "--hold",
+        type=positive_int,
+        default=3,
+        help="stop once validation accuracy is 100%% for N evaluations in a row (default: 3)",
+    )
+    p.add_argument(
+        "--patience",
+        type=nonnegative_int,
+        default=0,
+        help="stop after N evaluations without a better validation accuracy; 0: never (default: 0)",
+    )
     add_runtime_args(p, out="runs/rnn")
     return p
 
@@ -140,7 +160,8 @@ def main(config: argparse.Namespace):
     scheduler = None
     if config.lr_schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, max_steps) / max_steps)))
+            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, max_steps) / max_steps))
+        )
 
     def get_batch(step: int):
         return data.batch(train_idx[batch_indices(step, len(train_idx), config.batch_size, config.seed)])
@@ -159,9 +180,20 @@ def main(config: argparse.Namespace):
             streak["since_best"] += 1
         return streak["full"] >= config.hold or (config.patience > 0 and streak["since_best"] >= config.patience)
 
-    result = fit(session, model, optimizer, get_batch, criterion, evaluate_val, max_steps=max_steps,
-                 eval_freq=eval_freq, scheduler=scheduler, max_norm=config.max_norm,
-                 steps_per_epoch=per_epoch, stop_when=stop_when)
+    result = fit(
+        session,
+        model,
+        optimizer,
+        get_batch,
+        criterion,
+        evaluate_val,
+        max_steps=max_steps,
+        eval_freq=eval_freq,
+        scheduler=scheduler,
+        max_norm=config.max_norm,
+        steps_per_epoch=per_epoch,
+        stop_when=stop_when,
+    )
     cleanup(session)
     return model, result
 
@@ -174,8 +206,10 @@ def run(argv: list[str] | None = None) -> None:
     if result.interrupted:
         raise SystemExit(130)
     best = max(result.records, key=lambda r: r["val_acc"])
-    print(f"T={config.input_length + 1} {config.model}: best val_acc {best['val_acc']:.4f} at step {best['step']}; "
-          f"final val_acc {result.records[-1]['val_acc']:.4f} at step {result.records[-1]['step']}")
+    print(
+        f"T={config.input_length + 1} {config.model}: best val_acc {best['val_acc']:.4f} at step {best['step']}; "
+        f"final val_acc {result.records[-1]['val_acc']:.4f} at step {result.records[-1]['step']}"
+    )
 
 
 if __name__ == "__main__":

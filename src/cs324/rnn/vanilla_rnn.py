@@ -32,8 +32,12 @@ class VanillaRNN(nn.Module):
         super().__init__()
         if recurrent_init not in RECURRENT_INITS:
             raise ValueError(f"unknown recurrent_init {recurrent_init!r}; choose from {RECURRENT_INITS}")
-        for name, value in (("input_length", input_length), ("input_dim", input_dim),
-                            ("hidden_dim", hidden_dim), ("output_dim", output_dim)):
+        for name, value in (
+            ("input_length", input_length),
+            ("input_dim", input_dim),
+            ("hidden_dim", hidden_dim),
+            ("output_dim", output_dim),
+        ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         self.input_length, self.hidden_dim = input_length, hidden_dim
