@@ -84,8 +84,9 @@ def test_vanilla_rnn_matches_torch_rnn():
     out, _ = ref(x)
     torch.testing.assert_close(model(x), head(out[:, -1]), atol=1e-10, rtol=0)
     # float32, as trained
-    torch.testing.assert_close(model.float()(x.float()), head.float()(ref.float()(x.float())[0][:, -1]),
-                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        model.float()(x.float()), head.float()(ref.float()(x.float())[0][:, -1]), atol=1e-6, rtol=0
+    )
 
 
 def test_lstm_matches_torch_lstm():
@@ -160,19 +161,25 @@ def test_course_defaults_reach_99_percent_at_t5(tmp_path):
     assert max(rec["val_acc"] for rec in recs) >= 0.99
     config = json.loads((tmp_path / "config.json").read_text())
     assert (config["num_hidden"], config["batch_size"], config["learning_rate"], config["max_norm"]) == (
-        128, 128, 0.001, 10.0)
+        128,
+        128,
+        0.001,
+        10.0,
+    )
 
 
 def test_lstm_one_hot_trains_end_to_end():
     config = rnn_train.build_parser().parse_args(
-        ["--model", "lstm", "--one_hot", "--input_length", "4", "--max_steps", "300", "--device", "cpu", "--quiet"])
+        ["--model", "lstm", "--one_hot", "--input_length", "4", "--max_steps", "300", "--device", "cpu", "--quiet"]
+    )
     config.out = None
     _, result = rnn_train.main(config)
     assert max(r["val_acc"] for r in result.records) >= 0.9
 
 
-@pytest.mark.parametrize("args", [["--portion_train", "1.5"], ["--input_length", "0"], ["--num_classes", "7"],
-                                  ["--input_dim", "3"]])
+@pytest.mark.parametrize(
+    "args", [["--portion_train", "1.5"], ["--input_length", "0"], ["--num_classes", "7"], ["--input_dim", "3"]]
+)
 def test_bad_flags(args, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         rnn_train.run([*args, "--out", str(tmp_path / "r")])
