@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data_size", type=int, default=100000)
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
+    parser.add_argument("--default_max_T", type=int, default=50,
+                        help="longest T run for rnn_default, which is at chance well before (default: 50)")
     parser.add_argument("--quick", action="store_true", help="T in {5, 10}, 1 seed, 150 steps")
     args = parser.parse_args(argv)
     if args.quick or os.environ.get("CS324_QUICK") == "1":

@@ -1,0 +1,141 @@
+"""The CIFAR-10 training recipe shared by the MLP (Part I Task 3) and the CNN (Part II).
+
+A trainer builds its model and calls ``train_cifar(config, model)``; this module adds the
+flags for data, optimizer, schedule and regularisation, and hands the loop to the
+runtime. Every evaluation scores the validation split (for model selection, ``best.pt``)
+and the test split (reported, never selected on). At the end it writes the test
+confusion matrix of the final model to the run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from cs324.cli import nonnegative_int, positive_float, positive_int
+from cs324.data.cifar10 import AUGMENTS, CifarDataError, CifarLoader, load_cifar10
+from cs324.runtime import FitResult, UsageError, cleanup, fit, prepare_model, start_session
+
+
+def add_cifar_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("CIFAR-10 data and training recipe")
+    g.add_argument("--data_dir", default=None, help="folder with cifar10.npz or cifar-10-batches-py/ "
+                   "(default: $CIFAR10_DIR, else ./data)")
+    g.add_argument("--download", action="store_true", help="fetch the official release via torchvision")
+    g.add_argument("--val_size", type=nonnegative_int, default=5000, help="validation images carved from training")
+    g.add_argument("--learning_rate", type=positive_float, default=1e-4, help="peak learning rate")
+    g.add_argument("--max_steps", type=positive_int, default=5000, help="mini-batch steps")
+    g.add_argument("--batch_size", type=positive_int, default=32)
+    g.add_argument("--eval_freq", type=positive_int, default=500, help="evaluate val and test every N steps")
+    g.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"], default="adam")
+    g.add_argument("--momentum", type=float, default=0.9, help="SGD and RMSprop momentum (default: 0.9)")
+    g.add_argument("--nesterov", action="store_true", help="Nesterov momentum for SGD")
+    g.add_argument("--weight_decay", type=float, default=0.0)
+    g.add_argument("--schedule", choices=["constant", "onecycle", "cosine"], default="constant",
+                   help="learning rate over the steps; onecycle: linear warm-up then linear decay to 0")
+    g.add_argument("--warmup", type=float, default=0.2, help="onecycle warm-up fraction (default: 0.2)")
+    g.add_argument("--label_smoothing", type=float, default=0.0)
+    g.add_argument("--augment", choices=AUGMENTS, default="none")
+    g.add_argument("--tta", action=argparse.BooleanOptionalAction, default=False,
+                   help="average logits over the image and its mirror at eval")
+
+
+def build_optimizer(config: argparse.Namespace, model: nn.Module) -> torch.optim.Optimizer:
+    lr, wd = config.learning_rate, config.weight_decay
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, nesterov=config.nesterov,
+                               weight_decay=wd)
+    return torch.optim.RMSprop(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=wd)
+
+
+def lr_factor(step: int, max_steps: int, schedule: str, warmup: float = 0.2) -> float:
+    """Multiplier of the peak learning rate at ``step``: a pure function of the step."""
+    if schedule == "constant":
+        return 1.0
+    progress = min(step, max_steps) / max_steps
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    if progress < warmup:  # onecycle
+        return progress / warmup
+    return max(0.0, (1 - progress) / (1 - warmup))
+
+
+def predict(model: nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
+    logits = model(x)
+    if tta:
+        logits = logits + model(x.flip(3))
+    return logits
+
+
+def evaluate_split(model: nn.Module, loader: CifarLoader, split: str, tta: bool,
+                   channels_last: bool = False) -> tuple[float, float, np.ndarray]:
+    """(mean loss, accuracy, 10x10 confusion matrix with rows = true class)."""
+    total_loss, correct, n = 0.0, 0, 0
+    confusion = torch.zeros(10, 10, dtype=torch.long)
+    for x, y in loader.eval_batches(split):
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        logits = predict(model, x, tta).float()
+        if tta:
+            logits = logits / 2
+        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+        pred = logits.argmax(1)
+        correct += (pred == y).sum().item()
+        n += len(y)
+        confusion += torch.bincount((y * 10 + pred).cpu(), minlength=100).view(10, 10)
+    if n == 0:
+        return float("nan"), float("nan"), confusion.numpy()
+    return total_loss / n, correct / n, confusion.numpy()
+
+
+def train_cifar(config: argparse.Namespace, model: nn.Module, *, channels_last: bool = False) -> FitResult:
+    """Load the data, train ``model`` per ``config`` through the runtime, write the confusion matrix."""
+    try:
+        arrays = load_cifar10(config.data_dir, download=config.download)
+    except CifarDataError as e:
+        raise UsageError(str(e)) from None
+    session = start_session(config)
+    try:
+        loader = CifarLoader(arrays, val_size=config.val_size, batch_size=config.batch_size,
+                             augment=config.augment, seed=config.seed, device=session.device)
+    except CifarDataError as e:
+        raise UsageError(str(e)) from None
+    model = prepare_model(session, model, channels_last=channels_last)
+    optimizer = build_optimizer(config, model)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, config.max_steps, config.schedule, config.warmup))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+
+    def get_batch(step: int):
+        x, y = loader.train_batch(step)
+        return (x.contiguous(memory_format=torch.channels_last) if channels_last else x), y
+
+    def evaluate(m: nn.Module) -> dict:
+        metrics = {}
+        for split in ("val", "test") if config.val_size else ("test",):
+            loss, acc, _ = evaluate_split(m, loader, split, config.tta, channels_last)
+            metrics[f"{split}_loss"], metrics[f"{split}_acc"] = loss, acc
+        metrics["data_seconds"] = loader.data_seconds
+        return metrics
+
+    result = fit(session, model, optimizer, get_batch, loss_fn, evaluate, max_steps=config.max_steps,
+                 eval_freq=config.eval_freq, scheduler=scheduler, steps_per_epoch=loader.steps_per_epoch)
+    if session.out is not None and session.is_main:
+        model.eval()
+        with torch.inference_mode(), session.autocast():
+            _, acc, confusion = evaluate_split(model, loader, "test", config.tta, channels_last)
+        (session.out / "confusion_test.json").write_text(json.dumps(
+            {"classes": list(loader.classes), "matrix": confusion.tolist(), "test_acc": acc,
+             "n_test": int(confusion.sum()), "model": "final"}) + "\n")
+    cleanup(session)
+    return result

@@ -1,0 +1,1 @@
+"""Part II: the course's reduced VGG on CIFAR-10."""

@@ -1,0 +1,59 @@
+"""Part II: train the reduced VGG on CIFAR-10 through the shared runtime.
+
+    python -m cs324.cnn.cnn_train                      # the spec run: Adam 1e-4, 5,000 steps of 32
+    python -m cs324.cnn.cnn_train --learning_rate 1e-3 # Adam at PyTorch's default learning rate
+    python -m cs324.cnn.cnn_train --recipe best        # the best recipe found (same architecture)
+
+Every ``--eval_freq`` steps the whole validation and test splits are scored; the
+validation split (5,000 training images, stratified) selects ``best.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from cs324.cifar import add_cifar_args, train_cifar
+from cs324.cli import ArgumentParser
+from cs324.cnn.cnn_model import CNN
+from cs324.runtime import add_runtime_args, cli
+
+# The skeleton's defaults are the cifar defaults (lr 1e-4, 5,000 steps, batch 32, eval 500, Adam).
+RECIPES = {
+    "spec": {},
+    "best": dict(optimizer="sgd", nesterov=True, learning_rate=0.08, momentum=0.9, weight_decay=5e-4,
+                 batch_size=128, max_steps=8800, eval_freq=880, schedule="onecycle", warmup=0.15,
+                 label_smoothing=0.1, augment="flipcrop", tta=True, amp=True),
+}
+
+
+def build_parser(recipe: str = "spec") -> argparse.ArgumentParser:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", choices=list(RECIPES), default="spec",
+                        help="defaults to start from; explicit flags override them (default: spec)")
+    parser.add_argument("--no_channels_last", action="store_true", help="keep NCHW memory layout")
+    add_cifar_args(parser)
+    add_runtime_args(parser, out=f"runs/cnn_{recipe}")
+    parser.set_defaults(**RECIPES[recipe])
+    return parser
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    recipe = ArgumentParser(add_help=False)
+    recipe.add_argument("--recipe", choices=list(RECIPES), default="spec")
+    known, _ = recipe.parse_known_args(argv)
+    return build_parser(known.recipe).parse_args(argv)
+
+
+@cli
+def main(argv: list[str] | None = None) -> None:
+    config = parse(argv)
+    result = train_cifar(config, CNN(3, 10), channels_last=not config.no_channels_last)
+    if result.interrupted:
+        raise SystemExit(130)
+    last = result.records[-1]
+    best = f"; best val_acc {result.best['val_acc']:.4f} at step {result.best['step']}" if result.best else ""
+    print(f"final: step {last['step']} test_acc {last['test_acc']:.4f}{best}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""CIFAR-10 for Parts I and II: loading, a stratified validation split, and batches
+augmented on whole tensors (no per-image Python work), seeded by the step.
+
+    arrays = load_cifar10()                        # $CIFAR10_DIR, else ./data
+    loader = CifarLoader(arrays, val_size=5000, batch_size=128, augment="flipcrop", device="cpu")
+    x, y = loader.train_batch(step)                # (128, 3, 32, 32) float32 normalised, (128,)
+    for x, y in loader.eval_batches("val"): ...
+
+Two on-disk formats are read from ``data_dir``: the offline archive ``cifar10.npz``
+(arrays x_train, y_train, x_test, y_test, classes; HWC uint8) and the official
+Python release through ``torchvision.datasets.CIFAR10`` (``download=True`` fetches it).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+class CifarDataError(ValueError):
+    """The data is missing or malformed; the message says what and where."""
+
+
+@dataclass
+class CifarArrays:
+    x_train: np.ndarray  # (N, 32, 32, 3) uint8
+    y_train: np.ndarray  # (N,) int64
+    x_test: np.ndarray  # (M, 32, 32, 3) uint8
+    y_test: np.ndarray  # (M,) int64
+    classes: tuple[str, ...]
+    source: str  # where the arrays came from, for the record
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    if data_dir:
+        return Path(data_dir)
+    return Path(os.environ.get("CIFAR10_DIR") or "./data")
+
+
+def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = False) -> CifarArrays:
+    """Read CIFAR-10 from ``data_dir`` (default ``$CIFAR10_DIR``, else ``./data``)."""
+    root = resolve_data_dir(data_dir)
+    npz = root / "cifar10.npz"
+    if npz.is_file():
+        return _load_npz(npz)
+    if (root / "cifar-10-batches-py").is_dir() or download:
+        return _load_torchvision(root, download)
+    raise CifarDataError(
+        f"no CIFAR-10 found in {root.resolve()}: expected {npz.name} (the offline archive) or "
+        f"cifar-10-batches-py/ (the official release; pass --download to fetch it); "
+        "set --data_dir or CIFAR10_DIR"
+    )
+
+
+def _load_npz(path: Path) -> CifarArrays:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
+            if missing:
+                raise CifarDataError(f"{path} lacks the arrays {sorted(missing)}")
+            arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            classes = tuple(str(c) for c in f["classes"]) if "classes" in f.files else CLASSES
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        if isinstance(e, CifarDataError):
+            raise
+        raise CifarDataError(f"{path} is truncated or corrupt ({type(e).__name__}: {e})") from None
+    return _checked(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], classes, str(path))
+
+
+def _load_torchvision(root: Path, download: bool) -> CifarArrays:
+    from torchvision.datasets import CIFAR10
+
+    try:
+        train = CIFAR10(str(root), train=True, download=download)
+        test = CIFAR10(str(root), train=False, download=download)
+    except RuntimeError as e:  # torchvision: "Dataset not found or corrupted"
+        raise CifarDataError(f"{root / 'cifar-10-batches-py'}: {e}") from None
+    except OSError as e:  # no network
+        raise CifarDataError(f"could not download CIFAR-10 into {root}: {e}") from None
+    return _checked(train.data, np.asarray(train.targets), test.data, np.asarray(test.targets),
+                    tuple(train.classes), f"torchvision:{root}")
+
+
+def _checked(x_train, y_train, x_test, y_test, classes, source: str) -> CifarArrays:
+    for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if x.ndim != 4 or x.shape[1:] != (32, 32, 3):
+            raise CifarDataError(f"{source}: x_{name} has shape {x.shape}, expected (N, 32, 32, 3)")
+        if x.dtype != np.uint8:
+            raise CifarDataError(f"{source}: x_{name} has dtype {x.dtype}, expected uint8")
+        if y.shape != (len(x),):
+            raise CifarDataError(f"{source}: y_{name} has shape {y.shape}, expected ({len(x)},)")
+        if len(y) and (y.min() < 0 or y.max() > 9):
+            raise CifarDataError(f"{source}: y_{name} holds labels outside 0..9 ({y.min()}..{y.max()})")
+    if len(classes) != 10:
+        raise CifarDataError(f"{source}: expected 10 class names, got {len(classes)}")
+    return CifarArrays(x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64), tuple(classes), source)
+
+
+def stratified_split(labels: np.ndarray, val_size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): ``val_size`` images with the class proportions of ``labels``."""
+    if val_size == 0:
+        return np.arange(len(labels)), np.arange(0)
+    if not 0 < val_size < len(labels):
+        raise CifarDataError(f"val_size must lie in [0, {len(labels)}), got {val_size}")
+    from sklearn.model_selection import train_test_split
+
+    train, val = train_test_split(np.arange(len(labels)), test_size=val_size, random_state=seed, stratify=labels)
+    return np.sort(train), np.sort(val)
+
+
+AUGMENTS = ("none", "flip", "flipcrop", "flipcrop_cutout")
+
+
+class CifarLoader:
+    """Holds the splits as uint8 tensors (on ``device``) and serves normalised float batches.
+
+    Training batches are a pure function of the step (epoch permutation seeded by
+    (seed, epoch); augmentation by a generator seeded by (seed, step)), so a resumed
+    run sees exactly the batches an uninterrupted one would. ``data_seconds`` counts
+    the time spent making batches, to state the data share of a step.
+    """
+
+    def __init__(self, arrays: CifarArrays, *, val_size: int = 5000, batch_size: int = 128,
+                 augment: str = "flipcrop", pad: int = 4, cutout: int = 12, seed: int = 0,
+                 device: str | torch.device = "cpu", eval_batch_size: int = 1000) -> None:
+        if augment not in AUGMENTS:
+            raise ValueError(f"unknown augment {augment!r}; choose from {AUGMENTS}")
+        train_idx, val_idx = stratified_split(arrays.y_train, val_size, seed)
+        to_t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous().to(device)
+        self.x = {"train": to_t(arrays.x_train[train_idx]), "val": to_t(arrays.x_train[val_idx]),
+                  "test": to_t(arrays.x_test)}  # (N, 3, 32, 32) uint8
+        self.y = {"train": torch.from_numpy(arrays.y_train[train_idx]).to(device),
+                  "val": torch.from_numpy(arrays.y_train[val_idx]).to(device),
+                  "test": torch.from_numpy(arrays.y_test).to(device)}
+        train_float = self.x["train"].float() / 255
+        self.mean = train_float.mean(dim=(0, 2, 3)).view(1, 3, 1, 1)  # training-split statistics
+        self.std = train_float.std(dim=(0, 2, 3)).view(1, 3, 1, 1)
+        del train_float
+        self.batch_size, self.augment, self.pad, self.cutout, self.seed = batch_size, augment, pad, cutout, seed
+        self.eval_batch_size, self.device = eval_batch_size, torch.device(device)
+        self.classes = arrays.classes
+        self.data_seconds = 0.0
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y["train"])
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.n_train // self.batch_size)
+
+    def normalise(self, x_uint8: torch.Tensor) -> torch.Tensor:
+        return (x_uint8.float() / 255 - self.mean) / self.std
+
+    def train_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        from cs324.data.batches import batch_indices
+
+        t0 = time.perf_counter()
+        idx = torch.from_numpy(batch_indices(step, self.n_train, self.batch_size, self.seed)).to(self.device)
+        x, y = self.x["train"][idx], self.y["train"][idx]  # (B, 3, 32, 32) uint8
+        gen = torch.Generator(device="cpu").manual_seed(self.seed * 1_000_003 + step)
+        x = augment_batch(x, self.augment, gen, pad=self.pad, cutout=self.cutout)
+        x = self.normalise(x)
+        self.data_seconds += time.perf_counter() - t0
+        return x, y
+
+    def eval_batches(self, split: str):
+        """Unaugmented, normalised batches of ``split`` ('val' or 'test')."""
+        x, y = self.x[split], self.y[split]
+        for start in range(0, len(y), self.eval_batch_size):
+            yield self.normalise(x[start : start + self.eval_batch_size]), y[start : start + self.eval_batch_size]
+
+
+def augment_batch(x: torch.Tensor, augment: str, gen: torch.Generator, *, pad: int = 4,
+                  cutout: int = 12) -> torch.Tensor:
+    """Random horizontal flip, random crop after zero padding, cutout: one tensor op each.
+
+    x: (B, C, H, W) any dtype; the random draws come from ``gen`` (CPU) so that the same
+    generator gives the same batch on any device.
+    """
+    if augment == "none":
+        return x
+    B, _, H, W = x.shape
+    flip = torch.rand(B, generator=gen) < 0.5
+    x = torch.where(flip.to(x.device).view(B, 1, 1, 1), x.flip(3), x)
+    if augment in ("flipcrop", "flipcrop_cutout") and pad > 0:
+        padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # (B, C, H+2p, W+2p), zeros
+        dy = torch.randint(0, 2 * pad + 1, (B,), generator=gen).to(x.device)
+        dx = torch.randint(0, 2 * pad + 1, (B,), generator=gen).to(x.device)
+        rows = (dy.view(B, 1) + torch.arange(H, device=x.device)).view(B, 1, H, 1)  # (B, 1, H, 1)
+        cols = (dx.view(B, 1) + torch.arange(W, device=x.device)).view(B, 1, 1, W)  # (B, 1, 1, W)
+        batch = torch.arange(B, device=x.device).view(B, 1, 1, 1)
+        chan = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
+        x = padded[batch, chan, rows, cols]  # (B, C, H, W)
+    if augment == "flipcrop_cutout" and cutout > 0:
+        cy = torch.randint(0, H, (B,), generator=gen).to(x.device).view(B, 1, 1, 1)
+        cx = torch.randint(0, W, (B,), generator=gen).to(x.device).view(B, 1, 1, 1)
+        ys = torch.arange(H, device=x.device).view(1, 1, H, 1)
+        xs = torch.arange(W, device=x.device).view(1, 1, 1, W)
+        hole = ((ys - cy).abs() <= cutout // 2) & ((xs - cx).abs() <= cutout // 2)
+        x = x.masked_fill(hole, 0)
+    return x

@@ -1,0 +1,96 @@
+"""Part I Task 3: the strongest pure MLP on CIFAR-10 (Linear layers, element-wise
+activations, normalisation and dropout only; no convolution, attention or patch mixing).
+
+    python -m cs324.mlp.cifar_mlp                    # the best recipe (default)
+    python -m cs324.mlp.cifar_mlp --recipe plain     # the skeleton-style MLP, no augmentation
+
+Trained through the shared runtime; validation split selects ``best.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+
+from cs324.cifar import add_cifar_args, train_cifar
+from cs324.cli import ArgumentParser, hidden_units
+from cs324.runtime import add_runtime_args, cli
+
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
+NORMS = {"none": None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
+
+
+class CifarMLP(nn.Module):
+    """Flatten -> [Linear -> norm -> activation -> dropout] x len(hidden) -> Linear."""
+
+    def __init__(self, hidden: Sequence[int], *, n_inputs: int = 3 * 32 * 32, n_classes: int = 10,
+                 norm: str = "batch", activation: str = "gelu", dropout: float = 0.0) -> None:
+        super().__init__()
+        if norm not in NORMS or activation not in ACTIVATIONS:
+            raise ValueError(f"norm in {list(NORMS)}, activation in {list(ACTIVATIONS)}; got {norm}, {activation}")
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = n_inputs
+        for h in hidden:
+            layers.append(nn.Linear(width, h, bias=norm != "batch"))
+            if NORMS[norm] is not None:
+                layers.append(NORMS[norm](h))
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        layers.append(nn.Linear(width, n_classes))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 3, 32, 32) -> logits (B, 10)."""
+        return self.layers(x)
+
+
+RECIPES = {
+    "plain": dict(hidden="512,512", norm="none", activation="relu", dropout=0.0, optimizer="sgd", momentum=0.0,
+                  learning_rate=0.01, batch_size=128, max_steps=7040, eval_freq=704, augment="none"),
+    "best": dict(hidden="2048,2048,2048", norm="batch", activation="gelu", dropout=0.2, optimizer="adamw",
+                 learning_rate=1e-3, weight_decay=0.05, batch_size=256, max_steps=17600, eval_freq=880,
+                 schedule="onecycle", warmup=0.15, label_smoothing=0.1, augment="flipcrop", tta=True, amp=True),
+}
+
+
+def build_parser(recipe: str = "best") -> argparse.ArgumentParser:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", choices=list(RECIPES), default="best")
+    parser.add_argument("--hidden", type=hidden_units, metavar="W1,W2,..", help="hidden widths")
+    parser.add_argument("--norm", choices=list(NORMS))
+    parser.add_argument("--activation", choices=list(ACTIVATIONS))
+    parser.add_argument("--dropout", type=float)
+    add_cifar_args(parser)
+    add_runtime_args(parser, out=f"runs/cifar_mlp_{recipe}")
+    defaults = dict(RECIPES[recipe])
+    defaults["hidden"] = hidden_units(defaults["hidden"])
+    parser.set_defaults(**defaults)
+    return parser
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    recipe = ArgumentParser(add_help=False)
+    recipe.add_argument("--recipe", choices=list(RECIPES), default="best")
+    known, _ = recipe.parse_known_args(argv)
+    return build_parser(known.recipe).parse_args(argv)
+
+
+@cli
+def main(argv: list[str] | None = None) -> None:
+    config = parse(argv)
+    model = CifarMLP(config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout)
+    result = train_cifar(config, model)
+    if result.interrupted:
+        raise SystemExit(130)
+    last = result.records[-1]
+    best = f"; best val_acc {result.best['val_acc']:.4f} at step {result.best['step']}" if result.best else ""
+    print(f"final: step {last['step']} test_acc {last['test_acc']:.4f}{best}")
+
+
+if __name__ == "__main__":
+    main()

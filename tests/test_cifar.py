@@ -1,0 +1,210 @@
+"""CIFAR-10 data layer (fake data in both formats), the reduced VGG, the CIFAR MLP and trainers."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from cs324.cifar import lr_factor
+from cs324.cnn import cnn_train
+from cs324.cnn.cnn_model import CNN
+from cs324.data.cifar10 import CifarDataError, CifarLoader, augment_batch, load_cifar10, stratified_split
+from cs324.mlp import cifar_mlp
+from cs324.mlp.cifar_mlp import CifarMLP
+
+
+def fake_arrays(n_train=200, n_test=50, seed=0):
+    rng = np.random.default_rng(seed)
+    return dict(
+        x_train=rng.integers(0, 256, (n_train, 32, 32, 3), dtype=np.uint8),
+        y_train=np.arange(n_train) % 10,
+        x_test=rng.integers(0, 256, (n_test, 32, 32, 3), dtype=np.uint8),
+        y_test=np.arange(n_test) % 10,
+    )
+
+
+@pytest.fixture
+def npz_dir(tmp_path):
+    a = fake_arrays()
+    np.savez_compressed(tmp_path / "cifar10.npz", classes=np.array([f"c{i}" for i in range(10)]), **a)
+    return tmp_path
+
+
+def test_loads_offline_npz(npz_dir):
+    arrays = load_cifar10(npz_dir)
+    assert arrays.x_train.shape == (200, 32, 32, 3) and arrays.y_test.dtype == np.int64
+    assert arrays.classes[3] == "c3"
+
+
+def test_loads_official_python_release(tmp_path, monkeypatch):
+    """The torchvision format: pickled batches in cifar-10-batches-py/ (checksums patched out)."""
+    from torchvision.datasets import CIFAR10
+
+    a = fake_arrays(n_train=50, n_test=10)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    to_rows = lambda x: x.transpose(0, 3, 1, 2).reshape(len(x), -1)  # the release stores CHW rows
+    for i in range(1, 6):
+        sl = slice((i - 1) * 10, i * 10)
+        with open(folder / f"data_batch_{i}", "wb") as f:
+            pickle.dump({"data": to_rows(a["x_train"][sl]), "labels": list(a["y_train"][sl])}, f)
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump({"data": to_rows(a["x_test"]), "labels": list(a["y_test"])}, f)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": [f"k{i}" for i in range(10)]}, f)
+    import torchvision.datasets.cifar as tv_cifar
+
+    monkeypatch.setattr(CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *args, **kwargs: True)
+    arrays = load_cifar10(tmp_path)
+    assert np.array_equal(arrays.x_train, a["x_train"]) and np.array_equal(arrays.y_test, a["y_test"])
+    assert arrays.classes[0] == "k0"
+
+
+def test_missing_data_names_both_options(tmp_path, monkeypatch):
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    with pytest.raises(CifarDataError, match="cifar10.npz.*cifar-10-batches-py") as e:
+        load_cifar10(tmp_path)
+    assert str(tmp_path) in str(e.value)
+
+
+def test_corrupt_and_malformed_files(tmp_path):
+    good = tmp_path / "good"
+    good.mkdir()
+    np.savez_compressed(good / "cifar10.npz", **fake_arrays())
+    data = (good / "cifar10.npz").read_bytes()
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "cifar10.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CifarDataError, match="truncated or corrupt"):
+        load_cifar10(tmp_path / "cut")
+    for name, change, message in (
+        ("shape", dict(x_train=np.zeros((10, 28, 28, 3), np.uint8), y_train=np.zeros(10, int)), "shape"),
+        ("labels", dict(y_train=np.full(200, 12)), "outside 0..9"),
+        ("dtype", dict(x_test=np.zeros((50, 32, 32, 3), np.float32)), "dtype"),
+    ):
+        folder = tmp_path / name
+        folder.mkdir()
+        np.savez_compressed(folder / "cifar10.npz", **{**fake_arrays(), **change})
+        with pytest.raises(CifarDataError, match=message):
+            load_cifar10(folder)
+
+
+def test_environment_variable_is_the_default(npz_dir, monkeypatch):
+    monkeypatch.setenv("CIFAR10_DIR", str(npz_dir))
+    assert load_cifar10().source.endswith("cifar10.npz")
+
+
+def test_stratified_validation_split():
+    labels = np.repeat(np.arange(10), 100)
+    train, val = stratified_split(labels, 200, seed=1)
+    assert len(val) == 200 and len(np.intersect1d(train, val)) == 0
+    assert np.all(np.bincount(labels[val]) == 20)
+    assert np.array_equal(val, stratified_split(labels, 200, seed=1)[1])
+
+
+def test_loader_normalises_with_training_statistics(npz_dir):
+    loader = CifarLoader(load_cifar10(npz_dir), val_size=50, batch_size=16, augment="none")
+    x, y = next(loader.eval_batches("val"))
+    assert x.dtype == torch.float32 and x.shape[1:] == (3, 32, 32)
+    all_train = torch.cat([loader.normalise(loader.x["train"])])
+    torch.testing.assert_close(all_train.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4, rtol=0)
+    torch.testing.assert_close(all_train.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-3, rtol=0)
+    assert loader.steps_per_epoch == 10  # 150 training images / 16
+    a, _ = loader.train_batch(3)
+    b, _ = loader.train_batch(3)
+    assert torch.equal(a, b)  # a pure function of the step
+
+
+def test_augmentation_flips_crops_and_cuts():
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8) + 1
+    gen = lambda: torch.Generator().manual_seed(0)
+    flipped = augment_batch(x, "flip", gen())
+    for b in range(2):  # each image is either unchanged or mirrored
+        assert torch.equal(flipped[b], x[b]) or torch.equal(flipped[b], x[b].flip(2))
+    cropped = augment_batch(x, "flipcrop", gen(), pad=2)
+    assert cropped.shape == x.shape
+    # a crop of the zero-padded image: every non-zero value comes from the same image
+    for b in range(2):
+        vals = cropped[b][cropped[b] != 0]
+        assert set(vals.tolist()) <= set(x[b].flatten().tolist())
+    cut = augment_batch(x, "flipcrop_cutout", gen(), pad=0, cutout=4)
+    assert (cut == 0).any() and not (x == 0).any()
+    assert torch.equal(augment_batch(x, "none", gen()), x)
+
+
+def test_lr_schedules():
+    assert lr_factor(0, 100, "constant") == 1.0
+    assert lr_factor(0, 100, "onecycle", 0.2) == 0.0 and lr_factor(20, 100, "onecycle", 0.2) == 1.0
+    assert lr_factor(100, 100, "onecycle", 0.2) == 0.0 and lr_factor(60, 100, "onecycle", 0.2) == pytest.approx(0.5)
+    assert lr_factor(50, 100, "cosine") == pytest.approx(0.5)
+
+
+def test_cnn_matches_the_course_table():
+    model = CNN(3, 10)
+    assert model.num_params() == 9_231_114
+    conv = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Conv2d) for p in m.parameters())
+    bn = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters())
+    assert (conv, bn, sum(p.numel() for p in model.classifier.parameters())) == (9_220_480, 5_504, 5_130)
+    expected = [(64, 32), (64, 16), (128, 16), (128, 8), (256, 8), (256, 8), (256, 4), (512, 4), (512, 4),
+                (512, 2), (512, 2), (512, 2), (512, 1)]
+    x = torch.zeros(2, 3, 32, 32)
+    for block, (c, hw) in zip(model.features, expected, strict=True):
+        x = block(x)
+        assert tuple(x.shape) == (2, c, hw, hw)
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_cnn_keeps_default_initialisation():
+    torch.manual_seed(0)
+    model = CNN(3, 10)
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(3, 64, 3, padding=1)
+    torch.testing.assert_close(model.features[0][0].weight, ref.weight)
+    bn = model.features[0][1]
+    assert torch.equal(bn.weight, torch.ones(64)) and torch.equal(bn.bias, torch.zeros(64))
+
+
+def test_cifar_mlp_is_pure_mlp():
+    model = CifarMLP([64, 32], norm="batch", activation="gelu", dropout=0.1)
+    kinds = {type(m).__name__ for m in model.modules()} - {"CifarMLP", "Sequential"}
+    assert kinds <= {"Flatten", "Linear", "BatchNorm1d", "LayerNorm", "GELU", "ReLU", "Dropout"}
+    assert model(torch.zeros(4, 3, 32, 32)).shape == (4, 10)
+
+
+@pytest.mark.parametrize("trainer", ["cnn", "mlp"])
+def test_trainers_run_end_to_end_on_fake_data(trainer, npz_dir, tmp_path):
+    common = ["--data_dir", str(npz_dir), "--max_steps", "4", "--eval_freq", "2", "--val_size", "50",
+              "--batch_size", "16", "--device", "cpu", "--quiet", "--out", str(tmp_path / "run")]
+    if trainer == "cnn":
+        cnn_train.main(common + ["--augment", "flipcrop", "--tta"])
+    else:
+        cifar_mlp.main(common + ["--hidden", "32"])
+    import json
+
+    recs = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in recs] == [0, 2, 4]
+    assert {"val_acc", "test_acc", "train_loss"} <= recs[-1].keys()
+    confusion = json.loads((tmp_path / "run" / "confusion_test.json").read_text())
+    assert confusion["n_test"] == 50 and (tmp_path / "run" / "best.pt").exists()
+
+
+def test_cnn_trainer_defaults_are_the_skeletons():
+    c = cnn_train.parse([])
+    assert (c.learning_rate, c.max_steps, c.batch_size, c.eval_freq, c.optimizer) == (1e-4, 5000, 32, 500, "adam")
+    b = cnn_train.parse(["--recipe", "best", "--max_steps", "7"])
+    assert b.optimizer == "sgd" and b.max_steps == 7
+
+
+def test_missing_data_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    with pytest.raises(SystemExit) as e:
+        cnn_train.main(["--data_dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")])
+    assert e.value.code == 2 and "cifar10.npz" in capsys.readouterr().err
+
+
+def test_real_cifar10(cifar10_dir):
+    arrays = load_cifar10(cifar10_dir)
+    assert arrays.x_train.shape == (50000, 32, 32, 3) and len(arrays.x_test) >= 1000
+    assert np.all(np.bincount(arrays.y_train) == 5000)
+    assert list(arrays.y_train[:10]) == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
