@@ -25,8 +25,11 @@ from cs324.runtime import FitResult, UsageError, cleanup, fit, prepare_model, st
 
 def add_cifar_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("CIFAR-10 data and training recipe")
-    g.add_argument("--data_dir", default=None, help="folder with cifar10.npz or cifar-10-batches-py/ "
-                   "(default: $CIFAR10_DIR, else ./data)")
+    g.add_argument(
+        "--data_dir",
+        default=None,
+        help="folder with cifar10.npz or cifar-10-batches-py/ (default: $CIFAR10_DIR, else ./data)",
+    )
     g.add_argument("--download", action="store_true", help="fetch the official release via torchvision")
     g.add_argument("--val_size", type=nonnegative_int, default=5000, help="validation images carved from training")
     g.add_argument("--learning_rate", type=positive_float, default=1e-4, help="peak learning rate")
@@ -37,13 +40,21 @@ def add_cifar_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--momentum", type=float, default=0.9, help="SGD and RMSprop momentum (default: 0.9)")
     g.add_argument("--nesterov", action="store_true", help="Nesterov momentum for SGD")
     g.add_argument("--weight_decay", type=float, default=0.0)
-    g.add_argument("--schedule", choices=["constant", "onecycle", "cosine"], default="constant",
-                   help="learning rate over the steps; onecycle: linear warm-up then linear decay to 0")
+    g.add_argument(
+        "--schedule",
+        choices=["constant", "onecycle", "cosine"],
+        default="constant",
+        help="learning rate over the steps; onecycle: linear warm-up then linear decay to 0",
+    )
     g.add_argument("--warmup", type=float, default=0.2, help="onecycle warm-up fraction (default: 0.2)")
     g.add_argument("--label_smoothing", type=float, default=0.0)
     g.add_argument("--augment", choices=AUGMENTS, default="none")
-    g.add_argument("--tta", action=argparse.BooleanOptionalAction, default=False,
-                   help="average logits over the image and its mirror at eval")
+    g.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="average logits over the image and its mirror at eval",
+    )
 
 
 def build_optimizer(config: argparse.Namespace, model: nn.Module) -> torch.optim.Optimizer:
@@ -53,8 +64,9 @@ def build_optimizer(config: argparse.Namespace, model: nn.Module) -> torch.optim
     if config.optimizer == "adamw":
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
     if config.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, nesterov=config.nesterov,
-                               weight_decay=wd)
+        return torch.optim.SGD(
+            model.parameters(), lr=lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd
+        )
     return torch.optim.RMSprop(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=wd)
 
 
@@ -77,8 +89,9 @@ def predict(model: nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
     return logits
 
 
-def evaluate_split(model: nn.Module, loader: CifarLoader, split: str, tta: bool,
-                   channels_last: bool = False) -> tuple[float, float, np.ndarray]:
+def evaluate_split(
+    model: nn.Module, loader: CifarLoader, split: str, tta: bool, channels_last: bool = False
+) -> tuple[float, float, np.ndarray]:
     """(mean loss, accuracy, 10x10 confusion matrix with rows = true class)."""
     total_loss, correct, n = 0.0, 0, 0
     confusion = torch.zeros(10, 10, dtype=torch.long)
@@ -106,14 +119,21 @@ def train_cifar(config: argparse.Namespace, model: nn.Module, *, channels_last: 
         raise UsageError(str(e)) from None
     session = start_session(config)
     try:
-        loader = CifarLoader(arrays, val_size=config.val_size, batch_size=config.batch_size,
-                             augment=config.augment, seed=config.seed, device=session.device)
+        loader = CifarLoader(
+            arrays,
+            val_size=config.val_size,
+            batch_size=config.batch_size,
+            augment=config.augment,
+            seed=config.seed,
+            device=session.device,
+        )
     except CifarDataError as e:
         raise UsageError(str(e)) from None
     model = prepare_model(session, model, channels_last=channels_last)
     optimizer = build_optimizer(config, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, config.max_steps, config.schedule, config.warmup))
+        optimizer, lambda step: lr_factor(step, config.max_steps, config.schedule, config.warmup)
+    )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
 
     def get_batch(step: int):
@@ -128,14 +148,33 @@ def train_cifar(config: argparse.Namespace, model: nn.Module, *, channels_last: 
         metrics["data_seconds"] = loader.data_seconds
         return metrics
 
-    result = fit(session, model, optimizer, get_batch, loss_fn, evaluate, max_steps=config.max_steps,
-                 eval_freq=config.eval_freq, scheduler=scheduler, steps_per_epoch=loader.steps_per_epoch)
+    result = fit(
+        session,
+        model,
+        optimizer,
+        get_batch,
+        loss_fn,
+        evaluate,
+        max_steps=config.max_steps,
+        eval_freq=config.eval_freq,
+        scheduler=scheduler,
+        steps_per_epoch=loader.steps_per_epoch,
+    )
     if session.out is not None and session.is_main:
         model.eval()
         with torch.inference_mode(), session.autocast():
             _, acc, confusion = evaluate_split(model, loader, "test", config.tta, channels_last)
-        (session.out / "confusion_test.json").write_text(json.dumps(
-            {"classes": list(loader.classes), "matrix": confusion.tolist(), "test_acc": acc,
-             "n_test": int(confusion.sum()), "model": "final"}) + "\n")
+        (session.out / "confusion_test.json").write_text(
+            json.dumps(
+                {
+                    "classes": list(loader.classes),
+                    "matrix": confusion.tolist(),
+                    "test_acc": acc,
+                    "n_test": int(confusion.sum()),
+                    "model": "final",
+                }
+            )
+            + "\n"
+        )
     cleanup(session)
     return result

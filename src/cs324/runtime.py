@@ -104,8 +104,12 @@ def add_runtime_args(parser: argparse.ArgumentParser, *, out: str) -> None:
         help="write last.pt every N steps; 0: at every evaluation (default: 0)",
     )
     g.add_argument("--quiet", action="store_true", help="no progress bar or per-eval lines")
-    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
-                   help="bf16 autocast (CUDA, or CPUs with native bf16)")
+    g.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="bf16 autocast (CUDA, or CPUs with native bf16)",
+    )
     g.add_argument("--compile", action="store_true", help="try torch.compile; falls back with a notice")
 
 

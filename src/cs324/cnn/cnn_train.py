@@ -20,16 +20,33 @@ from cs324.runtime import add_runtime_args, cli
 # The skeleton's defaults are the cifar defaults (lr 1e-4, 5,000 steps, batch 32, eval 500, Adam).
 RECIPES = {
     "spec": {},
-    "best": dict(optimizer="sgd", nesterov=True, learning_rate=0.08, momentum=0.9, weight_decay=5e-4,
-                 batch_size=128, max_steps=8800, eval_freq=880, schedule="onecycle", warmup=0.15,
-                 label_smoothing=0.1, augment="flipcrop", tta=True, amp=True),
+    "best": dict(
+        optimizer="sgd",
+        nesterov=True,
+        learning_rate=0.08,
+        momentum=0.9,
+        weight_decay=5e-4,
+        batch_size=128,
+        max_steps=8800,
+        eval_freq=880,
+        schedule="onecycle",
+        warmup=0.15,
+        label_smoothing=0.1,
+        augment="flipcrop",
+        tta=True,
+        amp=True,
+    ),
 }
 
 
 def build_parser(recipe: str = "spec") -> argparse.ArgumentParser:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", choices=list(RECIPES), default="spec",
-                        help="defaults to start from; explicit flags override them (default: spec)")
+    parser.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        default="spec",
+        help="defaults to start from; explicit flags override them (default: spec)",
+    )
     parser.add_argument("--no_channels_last", action="store_true", help="keep NCHW memory layout")
     add_cifar_args(parser)
     add_runtime_args(parser, out=f"runs/cnn_{recipe}")

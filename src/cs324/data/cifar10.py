@@ -85,8 +85,14 @@ def _load_torchvision(root: Path, download: bool) -> CifarArrays:
         raise CifarDataError(f"{root / 'cifar-10-batches-py'}: {e}") from None
     except OSError as e:  # no network
         raise CifarDataError(f"could not download CIFAR-10 into {root}: {e}") from None
-    return _checked(train.data, np.asarray(train.targets), test.data, np.asarray(test.targets),
-                    tuple(train.classes), f"torchvision:{root}")
+    return _checked(
+        train.data,
+        np.asarray(train.targets),
+        test.data,
+        np.asarray(test.targets),
+        tuple(train.classes),
+        f"torchvision:{root}",
+    )
 
 
 def _checked(x_train, y_train, x_test, y_test, classes, source: str) -> CifarArrays:
@@ -128,18 +134,33 @@ class CifarLoader:
     the time spent making batches, to state the data share of a step.
     """
 
-    def __init__(self, arrays: CifarArrays, *, val_size: int = 5000, batch_size: int = 128,
-                 augment: str = "flipcrop", pad: int = 4, cutout: int = 12, seed: int = 0,
-                 device: str | torch.device = "cpu", eval_batch_size: int = 1000) -> None:
+    def __init__(
+        self,
+        arrays: CifarArrays,
+        *,
+        val_size: int = 5000,
+        batch_size: int = 128,
+        augment: str = "flipcrop",
+        pad: int = 4,
+        cutout: int = 12,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        eval_batch_size: int = 1000,
+    ) -> None:
         if augment not in AUGMENTS:
             raise ValueError(f"unknown augment {augment!r}; choose from {AUGMENTS}")
         train_idx, val_idx = stratified_split(arrays.y_train, val_size, seed)
         to_t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous().to(device)
-        self.x = {"train": to_t(arrays.x_train[train_idx]), "val": to_t(arrays.x_train[val_idx]),
-                  "test": to_t(arrays.x_test)}  # (N, 3, 32, 32) uint8
-        self.y = {"train": torch.from_numpy(arrays.y_train[train_idx]).to(device),
-                  "val": torch.from_numpy(arrays.y_train[val_idx]).to(device),
-                  "test": torch.from_numpy(arrays.y_test).to(device)}
+        self.x = {
+            "train": to_t(arrays.x_train[train_idx]),
+            "val": to_t(arrays.x_train[val_idx]),
+            "test": to_t(arrays.x_test),
+        }  # (N, 3, 32, 32) uint8
+        self.y = {
+            "train": torch.from_numpy(arrays.y_train[train_idx]).to(device),
+            "val": torch.from_numpy(arrays.y_train[val_idx]).to(device),
+            "test": torch.from_numpy(arrays.y_test).to(device),
+        }
         train_float = self.x["train"].float() / 255
         self.mean = train_float.mean(dim=(0, 2, 3)).view(1, 3, 1, 1)  # training-split statistics
         self.std = train_float.std(dim=(0, 2, 3)).view(1, 3, 1, 1)
@@ -179,8 +200,9 @@ class CifarLoader:
             yield self.normalise(x[start : start + self.eval_batch_size]), y[start : start + self.eval_batch_size]
 
 
-def augment_batch(x: torch.Tensor, augment: str, gen: torch.Generator, *, pad: int = 4,
-                  cutout: int = 12) -> torch.Tensor:
+def augment_batch(
+    x: torch.Tensor, augment: str, gen: torch.Generator, *, pad: int = 4, cutout: int = 12
+) -> torch.Tensor:
     """Random horizontal flip, random crop after zero padding, cutout: one tensor op each.
 
     x: (B, C, H, W) any dtype; the random draws come from ``gen`` (CPU) so that the same

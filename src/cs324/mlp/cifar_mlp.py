@@ -26,8 +26,16 @@ NORMS = {"none": None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
 class CifarMLP(nn.Module):
     """Flatten -> [Linear -> norm -> activation -> dropout] x len(hidden) -> Linear."""
 
-    def __init__(self, hidden: Sequence[int], *, n_inputs: int = 3 * 32 * 32, n_classes: int = 10,
-                 norm: str = "batch", activation: str = "gelu", dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        hidden: Sequence[int],
+        *,
+        n_inputs: int = 3 * 32 * 32,
+        n_classes: int = 10,
+        norm: str = "batch",
+        activation: str = "gelu",
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if norm not in NORMS or activation not in ACTIVATIONS:
             raise ValueError(f"norm in {list(NORMS)}, activation in {list(ACTIVATIONS)}; got {norm}, {activation}")
@@ -50,11 +58,37 @@ class CifarMLP(nn.Module):
 
 
 RECIPES = {
-    "plain": dict(hidden="512,512", norm="none", activation="relu", dropout=0.0, optimizer="sgd", momentum=0.0,
-                  learning_rate=0.01, batch_size=128, max_steps=7040, eval_freq=704, augment="none"),
-    "best": dict(hidden="2048,2048,2048", norm="batch", activation="gelu", dropout=0.2, optimizer="adamw",
-                 learning_rate=1e-3, weight_decay=0.05, batch_size=256, max_steps=17600, eval_freq=880,
-                 schedule="onecycle", warmup=0.15, label_smoothing=0.1, augment="flipcrop", tta=True, amp=True),
+    "plain": dict(
+        hidden="512,512",
+        norm="none",
+        activation="relu",
+        dropout=0.0,
+        optimizer="sgd",
+        momentum=0.0,
+        learning_rate=0.01,
+        batch_size=128,
+        max_steps=7040,
+        eval_freq=704,
+        augment="none",
+    ),
+    "best": dict(
+        hidden="2048,2048,2048",
+        norm="batch",
+        activation="gelu",
+        dropout=0.2,
+        optimizer="adamw",
+        learning_rate=1e-3,
+        weight_decay=0.05,
+        batch_size=256,
+        max_steps=17600,
+        eval_freq=880,
+        schedule="onecycle",
+        warmup=0.15,
+        label_smoothing=0.1,
+        augment="flipcrop",
+        tta=True,
+        amp=True,
+    ),
 }
 
 

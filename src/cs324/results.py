@@ -1,0 +1,164 @@
+"""Figures and tables from run folders (``config.json`` + ``metrics.jsonl`` + ``confusion_test.json``).
+
+    python -m cs324.results results/part2_cnn        # every run folder inside it
+
+Writes, next to the runs: ``curves_<run>.png`` (train/validation/test loss and accuracy
+against epochs), ``confusion_<run>.png``, ``compare_test_acc.png`` (all runs) and
+``table.md`` (one row per run: best validation accuracy and the test accuracy at that
+evaluation, final test accuracy, steps, epochs, wall time, device).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from cs324.cli import ArgumentParser
+from cs324.runtime import read_metrics
+
+
+def run_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if (p / "metrics.jsonl").exists())
+
+
+def summarise_run(run: Path) -> dict:
+    records = read_metrics(run)
+    config = json.loads((run / "config.json").read_text())
+    last = records[-1]
+    with_val = [r for r in records if "val_acc" in r]
+    best = max(with_val, key=lambda r: r["val_acc"]) if with_val else last
+    return {
+        "run": run.name,
+        "best_val_acc": best.get("val_acc"),
+        "test_acc_at_best_val": best.get("test_acc"),
+        "best_step": best["step"],
+        "final_test_acc": last.get("test_acc"),
+        "final_val_acc": last.get("val_acc"),
+        "final_train_acc": last.get("train_acc"),
+        "steps": last["step"],
+        "epochs": last.get("epoch"),
+        "wall_s": last.get("wall_time"),
+        "device": config.get("device_resolved"),
+        "amp": config.get("amp"),
+        "n_test": _n_test(run),
+    }
+
+
+def _n_test(run: Path) -> int | None:
+    f = run / "confusion_test.json"
+    return json.loads(f.read_text())["n_test"] if f.exists() else None
+
+
+def table_markdown(rows: list[dict]) -> str:
+    head = [
+        "run",
+        "best val acc (step)",
+        "test acc there",
+        "final test acc",
+        "final train acc",
+        "epochs",
+        "wall s",
+        "device",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    fmt = lambda v: "-" if v is None else f"{v:.4f}"
+    for r in rows:
+        device = f"{r['device']}{' bf16' if r['amp'] else ''}"
+        lines.append(
+            f"| {r['run']} | {fmt(r['best_val_acc'])} ({r['best_step']}) | {fmt(r['test_acc_at_best_val'])} | "
+            f"{fmt(r['final_test_acc'])} | {fmt(r['final_train_acc'])} | {r['epochs']} | {r['wall_s']:.0f} | "
+            f"{device} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(run: Path, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = read_metrics(run)
+    x = [r.get("epoch", r["step"]) for r in records]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
+    for split, style in (("train", "-"), ("val", "--"), ("test", ":")):
+        pts = [(xi, r) for xi, r in zip(x, records) if f"{split}_acc" in r]
+        if pts:
+            ax_loss.plot([p[0] for p in pts], [p[1][f"{split}_loss"] for p in pts], style, marker=".", label=split)
+            ax_acc.plot([p[0] for p in pts], [p[1][f"{split}_acc"] for p in pts], style, marker=".", label=split)
+    ax_loss.set_ylabel("cross-entropy")
+    ax_acc.set_ylabel("accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{run.name}: train (running mean since the last evaluation), validation and test")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(run: Path, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = json.loads((run / "confusion_test.json").read_text())
+    m = np.array(data["matrix"])
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), constrained_layout=True)
+    ax.imshow(m, cmap="Blues")
+    for i in range(10):
+        for j in range(10):
+            ax.text(
+                j, i, m[i, j], ha="center", va="center", fontsize=7, color="white" if m[i, j] > m.max() / 2 else "k"
+            )
+    ax.set_xticks(range(10), data["classes"], rotation=45, ha="right")
+    ax.set_yticks(range(10), data["classes"])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{run.name}: test accuracy {data['test_acc']:.3f} on {data['n_test']} test images")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_comparison(runs: list[Path], path: Path, key: str = "test_acc") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    for run in runs:
+        recs = [r for r in read_metrics(run) if key in r]
+        ax.plot([r.get("epoch", r["step"]) for r in recs], [r[key] for r in recs], marker=".", label=run.name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", help="a folder of run folders")
+    args = parser.parse_args(argv)
+    root = Path(args.folder)
+    runs = run_folders(root)
+    if not runs:
+        parser.error(f"no run folders (with metrics.jsonl) in {root}")
+    rows = [summarise_run(r) for r in runs]
+    for run in runs:
+        plot_curves(run, root / f"curves_{run.name}.png")
+        if (run / "confusion_test.json").exists():
+            plot_confusion(run, root / f"confusion_{run.name}.png")
+    plot_comparison(runs, root / "compare_test_acc.png")
+    (root / "table.md").write_text(table_markdown(rows))
+    (root / "table.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print((root / "table.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
