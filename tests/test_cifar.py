@@ -208,3 +208,15 @@ def test_real_cifar10(cifar10_dir):
     assert arrays.x_train.shape == (50000, 32, 32, 3) and len(arrays.x_test) >= 1000
     assert np.all(np.bincount(arrays.y_train) == 5000)
     assert list(arrays.y_train[:10]) == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
+
+
+def test_summary_table_totals():
+    from cs324.summary import layer_table, totals
+
+    rows = layer_table(CNN(3, 10), (1, 3, 32, 32))
+    assert totals(rows)["params"] == 9_231_114
+    convs = [r for r in rows if r["layer"] == "Conv2d"]
+    assert len(convs) == 8 and convs[0]["output"] == [1, 64, 32, 32] and convs[-1]["output"] == [1, 512, 2, 2]
+    assert convs[0]["macs"] == 3 * 64 * 9 * 32 * 32 + 64 * 32 * 32  # torchinfo counts the bias add as well
+    mlp_rows = layer_table(CifarMLP([64]), (1, 3, 32, 32))
+    assert totals(mlp_rows)["params"] == 3072 * 64 + 2 * 64 + 64 * 10 + 10
