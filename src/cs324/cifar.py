@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cs324.cli import nonnegative_int, positive_float, positive_int
+from cs324.cli import ArgumentParser, nonnegative_int, positive_float, positive_int
 from cs324.data.cifar10 import AUGMENTS, CifarDataError, CifarLoader, load_cifar10
 from cs324.runtime import FitResult, UsageError, cleanup, fit, prepare_model, start_session
 
@@ -55,6 +56,25 @@ def add_cifar_args(parser: argparse.ArgumentParser) -> None:
         default=False,
         help="average logits over the image and its mirror at eval",
     )
+
+
+def parse_with_recipe(
+    build_parser: Callable[[str], argparse.ArgumentParser], recipes: dict, default: str, argv: list[str] | None
+) -> argparse.Namespace:
+    """Parse ``--recipe`` first, then every flag with that recipe's values as defaults."""
+    first = ArgumentParser(add_help=False)
+    first.add_argument("--recipe", choices=list(recipes), default=default)
+    known, _ = first.parse_known_args(argv)
+    return build_parser(known.recipe).parse_args(argv)
+
+
+def report(result: FitResult) -> None:
+    """The one line a CIFAR trainer ends with (exit 130 when interrupted)."""
+    if result.interrupted:
+        raise SystemExit(130)
+    last = result.records[-1]
+    best = f"; best val_acc {result.best['val_acc']:.4f} at step {result.best['step']}" if result.best else ""
+    print(f"final: step {last['step']} test_acc {last['test_acc']:.4f}{best}")
 
 
 def build_optimizer(config: argparse.Namespace, model: nn.Module) -> torch.optim.Optimizer:

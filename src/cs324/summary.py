@@ -15,21 +15,30 @@ def layer_table(model: nn.Module, input_size: tuple[int, ...], depth: int = 3) -
     """One row per leaf layer: name, type, input shape, output shape, parameters, MACs."""
     from torchinfo import summary
 
-    stats = summary(model, input_size=input_size, depth=depth, verbose=0, device="cpu",
-                    col_names=("input_size", "output_size", "num_params", "mult_adds"))
+    stats = summary(
+        model,
+        input_size=input_size,
+        depth=depth,
+        verbose=0,
+        device="cpu",
+        col_names=("input_size", "output_size", "num_params", "mult_adds"),
+    )
     rows = []
     for info in stats.summary_list:
         if info.children and info.depth < depth:  # containers: their leaves are listed instead
             continue
         if info.is_recursive:
             continue
-        rows.append({
-            "layer": info.get_layer_name(show_var_name=False, show_depth=False),
-            "var_name": info.var_name,
-            "input": list(info.input_size), "output": list(info.output_size),
-            "params": int(info.num_params) if info.depth == depth or not info.children else 0,
-            "macs": int(info.macs),
-        })
+        rows.append(
+            {
+                "layer": info.get_layer_name(show_var_name=False, show_depth=False),
+                "var_name": info.var_name,
+                "input": list(info.input_size),
+                "output": list(info.output_size),
+                "params": int(info.num_params) if info.depth == depth or not info.children else 0,
+                "macs": int(info.macs),
+            }
+        )
     return rows
 
 
@@ -40,8 +49,10 @@ def totals(rows: list[dict]) -> dict:
 def markdown(rows: list[dict]) -> str:
     lines = ["| # | layer | input | output | parameters | MACs |", "|---|---|---|---|---|---|"]
     for i, r in enumerate(rows, 1):
-        lines.append(f"| {i} | {r['layer']} | {'x'.join(map(str, r['input']))} | {'x'.join(map(str, r['output']))} | "
-                     f"{r['params']:,} | {r['macs']:,} |")
+        lines.append(
+            f"| {i} | {r['layer']} | {'x'.join(map(str, r['input']))} | {'x'.join(map(str, r['output']))} | "
+            f"{r['params']:,} | {r['macs']:,} |"
+        )
     t = totals(rows)
     lines.append(f"| | **total** | | | **{t['params']:,}** | **{t['macs']:,}** |")
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from cs324.cifar import add_cifar_args, train_cifar
+from cs324.cifar import add_cifar_args, parse_with_recipe, report, train_cifar
 from cs324.cli import ArgumentParser
 from cs324.cnn.cnn_model import CNN
 from cs324.runtime import add_runtime_args, cli
@@ -55,21 +55,14 @@ def build_parser(recipe: str = "spec") -> argparse.ArgumentParser:
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    recipe = ArgumentParser(add_help=False)
-    recipe.add_argument("--recipe", choices=list(RECIPES), default="spec")
-    known, _ = recipe.parse_known_args(argv)
-    return build_parser(known.recipe).parse_args(argv)
+    return parse_with_recipe(build_parser, RECIPES, "spec", argv)
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
     config = parse(argv)
     result = train_cifar(config, CNN(3, 10), channels_last=not config.no_channels_last)
-    if result.interrupted:
-        raise SystemExit(130)
-    last = result.records[-1]
-    best = f"; best val_acc {result.best['val_acc']:.4f} at step {result.best['step']}" if result.best else ""
-    print(f"final: step {last['step']} test_acc {last['test_acc']:.4f}{best}")
+    report(result)
 
 
 if __name__ == "__main__":

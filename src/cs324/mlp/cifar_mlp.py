@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn as nn
 
-from cs324.cifar import add_cifar_args, train_cifar
+from cs324.cifar import add_cifar_args, parse_with_recipe, report, train_cifar
 from cs324.cli import ArgumentParser, hidden_units
 from cs324.runtime import add_runtime_args, cli
 
@@ -108,10 +108,7 @@ def build_parser(recipe: str = "best") -> argparse.ArgumentParser:
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    recipe = ArgumentParser(add_help=False)
-    recipe.add_argument("--recipe", choices=list(RECIPES), default="best")
-    known, _ = recipe.parse_known_args(argv)
-    return build_parser(known.recipe).parse_args(argv)
+    return parse_with_recipe(build_parser, RECIPES, "best", argv)
 
 
 @cli
@@ -119,11 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     config = parse(argv)
     model = CifarMLP(config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout)
     result = train_cifar(config, model)
-    if result.interrupted:
-        raise SystemExit(130)
-    last = result.records[-1]
-    best = f"; best val_acc {result.best['val_acc']:.4f} at step {result.best['step']}" if result.best else ""
-    print(f"final: step {last['step']} test_acc {last['test_acc']:.4f}{best}")
+    report(result)
 
 
 if __name__ == "__main__":

@@ -18,20 +18,15 @@ import math
 import torch
 import torch.nn as nn
 
+from cs324.rnn.vanilla_rnn import check_sizes
+
 
 class LSTM(nn.Module):
     def __init__(
         self, input_length: int, input_dim: int, hidden_dim: int, output_dim: int, *, forget_bias: float = 1.0
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("input_length", input_length),
-            ("input_dim", input_dim),
-            ("hidden_dim", hidden_dim),
-            ("output_dim", output_dim),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        check_sizes(input_length=input_length, input_dim=input_dim, hidden_dim=hidden_dim, output_dim=output_dim)
         self.input_length, self.hidden_dim = input_length, hidden_dim
         self.W_x = nn.Parameter(torch.empty(input_dim, 4 * hidden_dim))  # [i | f | g | o]
         self.W_h = nn.Parameter(torch.empty(hidden_dim, 4 * hidden_dim))

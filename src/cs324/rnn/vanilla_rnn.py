@@ -19,6 +19,13 @@ import torch.nn as nn
 RECURRENT_INITS = ("default", "orthogonal", "identity")
 
 
+def check_sizes(**sizes: int) -> None:
+    """A clear ValueError for any size below 1."""
+    for name, value in sizes.items():
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+
 class VanillaRNN(nn.Module):
     def __init__(
         self,
@@ -32,14 +39,7 @@ class VanillaRNN(nn.Module):
         super().__init__()
         if recurrent_init not in RECURRENT_INITS:
             raise ValueError(f"unknown recurrent_init {recurrent_init!r}; choose from {RECURRENT_INITS}")
-        for name, value in (
-            ("input_length", input_length),
-            ("input_dim", input_dim),
-            ("hidden_dim", hidden_dim),
-            ("output_dim", output_dim),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        check_sizes(input_length=input_length, input_dim=input_dim, hidden_dim=hidden_dim, output_dim=output_dim)
         self.input_length, self.hidden_dim = input_length, hidden_dim
         # Stored as (in, out) so that the code reads x @ W, as in the NumPy MLP.
         self.W_hx = nn.Parameter(torch.empty(input_dim, hidden_dim))
