@@ -15,6 +15,10 @@ def test_readme_shows_the_committed_part1_table():
     assert readme_block("part1_compare") == (ROOT / "results/part1_compare/table.md").read_text()
 
 
+def test_readme_shows_the_committed_part2_table():
+    assert readme_block("part2_cnn") == (ROOT / "results/part2_cnn/table.md").read_text()
+
+
 def test_part1_comparison_meets_the_bar():
     rows = list(csv.DictReader(open(ROOT / "results/part1_compare/table.csv")))
     assert {r["strategy"] for r in rows} == {"sgd", "batch", "minibatch"}
