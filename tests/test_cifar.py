@@ -146,8 +146,21 @@ def test_cnn_matches_the_course_table():
     conv = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Conv2d) for p in m.parameters())
     bn = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters())
     assert (conv, bn, sum(p.numel() for p in model.classifier.parameters())) == (9_220_480, 5_504, 5_130)
-    expected = [(64, 32), (64, 16), (128, 16), (128, 8), (256, 8), (256, 8), (256, 4), (512, 4), (512, 4),
-                (512, 2), (512, 2), (512, 2), (512, 1)]
+    expected = [
+        (64, 32),
+        (64, 16),
+        (128, 16),
+        (128, 8),
+        (256, 8),
+        (256, 8),
+        (256, 4),
+        (512, 4),
+        (512, 4),
+        (512, 2),
+        (512, 2),
+        (512, 2),
+        (512, 1),
+    ]
     x = torch.zeros(2, 3, 32, 32)
     for block, (c, hw) in zip(model.features, expected, strict=True):
         x = block(x)
@@ -174,8 +187,23 @@ def test_cifar_mlp_is_pure_mlp():
 
 @pytest.mark.parametrize("trainer", ["cnn", "mlp"])
 def test_trainers_run_end_to_end_on_fake_data(trainer, npz_dir, tmp_path):
-    common = ["--data_dir", str(npz_dir), "--max_steps", "4", "--eval_freq", "2", "--val_size", "50",
-              "--batch_size", "16", "--device", "cpu", "--quiet", "--out", str(tmp_path / "run")]
+    common = [
+        "--data_dir",
+        str(npz_dir),
+        "--max_steps",
+        "4",
+        "--eval_freq",
+        "2",
+        "--val_size",
+        "50",
+        "--batch_size",
+        "16",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     if trainer == "cnn":
         cnn_train.main(common + ["--augment", "flipcrop", "--tta"])
     else:

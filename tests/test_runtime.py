@@ -238,3 +238,23 @@ def test_distributed_two_ranks_match_single_process(tmp_path):
     assert (ref["layers.0.weight"] - torch.load(tmp_path / "single" / "init.pt")["layers.0.weight"]).abs().max() > 1e-3
     # only rank 0 wrote the run folder
     assert (tmp_path / "ddp" / "run" / "metrics.jsonl").exists()
+
+
+def test_compile_flag_runs_on_cpu(tmp_path):
+    r = run_module(
+        TRAINER,
+        "--max_steps",
+        "20",
+        "--eval_freq",
+        "10",
+        "--compile",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--dtype",
+        "float32",
+        "--out",
+        str(tmp_path),
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert metrics(tmp_path)[-1]["step"] == 20

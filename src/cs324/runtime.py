@@ -344,11 +344,31 @@ def prepare_model(session: Session, model: nn.Module, *, channels_last: bool = F
 def _maybe_compile(session: Session, model: nn.Module) -> nn.Module:
     if not session.compile:
         return model
-    try:
-        return torch.compile(model)
-    except Exception as e:  # no compiler, unsupported platform...
-        session.log(f"notice: torch.compile unavailable ({type(e).__name__}); running eagerly")
-        return model
+    return _CompiledOrEager(model, session.log)
+
+
+class _CompiledOrEager(nn.Module):
+    """``torch.compile`` compiles lazily, at the first call; if that (or any later call) fails
+    for want of a compiler or support, say so once and run the eager model from then on."""
+
+    def __init__(self, model: nn.Module, log: Callable[[str], None]) -> None:
+        super().__init__()
+        self.eager = model
+        self.log = log
+        try:
+            self.compiled = torch.compile(model)
+        except Exception as e:  # e.g. unsupported Python version
+            self.compiled = None
+            log(f"notice: torch.compile unavailable ({type(e).__name__}); running eagerly")
+
+    def forward(self, *args, **kwargs):
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args, **kwargs)
+            except Exception as e:
+                self.compiled = None
+                self.log(f"notice: torch.compile failed ({type(e).__name__}); running eagerly")
+        return self.eager(*args, **kwargs)
 
 
 def optimizer_step(
