@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint compare bench clean
+.PHONY: setup demo test lint compare bench report reproduce submission clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,17 @@ compare: setup  # regenerate the committed Part I Task 2 results
 
 bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_mlp.py --out results/benchmarks
+
+report: setup  # report/report.html and report/report.pdf from the models and results/
+	$(PY) -m cs324.report
+
+# make reproduce: every experiment at full size into results/ (hours on 2 CPU cores; see the script)
+# make reproduce QUICK=1: the same pipeline on tiny budgets into runs/reproduce_quick (minutes)
+reproduce: setup
+	PY=$(PY) bash experiments/reproduce.sh $(if $(QUICK),runs/reproduce_quick quick,results)
+
+submission: report  # make submission STUDENT_NUMBER=12345678
+	$(PY) -m cs324.submission --student_number "$(STUDENT_NUMBER)"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -51,6 +51,12 @@ def add_cifar_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--label_smoothing", type=float, default=0.0)
     g.add_argument("--augment", choices=AUGMENTS, default="none")
     g.add_argument(
+        "--eval_limit",
+        type=nonnegative_int,
+        default=0,
+        help="score only the first N validation and test images: for smoke tests (default: 0 = all)",
+    )
+    g.add_argument(
         "--tta",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -144,6 +150,7 @@ def train_cifar(config: argparse.Namespace, model: nn.Module, *, channels_last: 
             val_size=config.val_size,
             batch_size=config.batch_size,
             augment=config.augment,
+            eval_limit=config.eval_limit,
             seed=config.seed,
             device=session.device,
         )

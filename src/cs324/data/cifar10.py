@@ -146,6 +146,7 @@ class CifarLoader:
         seed: int = 0,
         device: str | torch.device = "cpu",
         eval_batch_size: int = 1000,
+        eval_limit: int = 0,
     ) -> None:
         if augment not in AUGMENTS:
             raise ValueError(f"unknown augment {augment!r}; choose from {AUGMENTS}")
@@ -167,6 +168,7 @@ class CifarLoader:
         del train_float
         self.batch_size, self.augment, self.pad, self.cutout, self.seed = batch_size, augment, pad, cutout, seed
         self.eval_batch_size, self.device = eval_batch_size, torch.device(device)
+        self.eval_limit = eval_limit  # > 0: score only the first eval_limit images (smoke tests)
         self.classes = arrays.classes
         self.data_seconds = 0.0
 
@@ -196,6 +198,8 @@ class CifarLoader:
     def eval_batches(self, split: str):
         """Unaugmented, normalised batches of ``split`` ('val' or 'test')."""
         x, y = self.x[split], self.y[split]
+        if self.eval_limit:
+            x, y = x[: self.eval_limit], y[: self.eval_limit]
         for start in range(0, len(y), self.eval_batch_size):
             yield self.normalise(x[start : start + self.eval_batch_size]), y[start : start + self.eval_batch_size]
 

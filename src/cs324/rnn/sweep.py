@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
         if (v, T, s) not in done and not (v == "rnn_default" and T > args.default_max_T)
     ]
     command = " ".join(argv if argv is not None else sys.argv[1:])
-    (out / "COMMAND.txt").write_text(f"python -m cs324.rnn.sweep {command}\n")
+    with open(out / "COMMAND.txt", "a") as f:  # a sweep may be extended by later invocations
+        f.write(f"python -m cs324.rnn.sweep {command}\n")
     with mp.get_context("spawn").Pool(args.workers) as pool:
         for row in pool.imap_unordered(run_job, jobs):
             with open(csv_path, "a", newline="") as f:
