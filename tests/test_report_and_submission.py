@@ -21,6 +21,21 @@ def built_report(tmp_path_factory):
 def test_report_holds_traced_models_and_committed_numbers(built_report):
     text = (built_report / "report.html").read_text()
     assert "9,231,114" in text  # the reduced VGG, traced
+    import re
+
+    from cs324.mlp.mlp_numpy import MLP
+    from cs324.rnn.lstm import LSTM
+    from cs324.rnn.vanilla_rnn import VanillaRNN
+
+    totals = re.findall(r"<td>total</td>.*?</tr>", text)
+    assert len(totals) == 6  # one layer table per model, each with its total
+    for count in (
+        MLP(2, [20], 2).num_params(),
+        sum(p.numel() for p in VanillaRNN(4, 1, 128, 10).parameters()),
+        sum(p.numel() for p in LSTM(4, 10, 128, 10).parameters()),
+        9_231_114,
+    ):
+        assert any(f"<td>{count:,}</td>" in row for row in totals), count
     assert "Conv2d" in text and "t=4" in text  # layer table and the unrolled RNN trace
     table = (ROOT / "results/part2_cnn/table.md").read_text().splitlines()[2]
     first_row_cells = [c.strip() for c in table.strip("|").split("|")]

@@ -27,3 +27,12 @@ def test_part1_comparison_meets_the_bar():
         assert float(r["max_param_diff"]) < 1e-10
         if r["dataset"] == "moons":
             assert float(r["numpy_test_acc"]) >= 0.97 and float(r["torch_test_acc"]) >= 0.97
+
+
+def test_readme_shows_the_committed_part3_summary():
+    summary = ROOT / "results/part3_rnn/summary.md"
+    if not summary.exists():
+        import pytest
+
+        pytest.skip("the sweep has not been summarised yet")
+    assert readme_block("part3_rnn") == summary.read_text()

@@ -58,6 +58,11 @@ def md_table(path: Path, caption: str = "") -> Table:
     return Table(cells(lines[0]), [cells(line) for line in lines[2:]], caption)
 
 
+def with_total(rows: list[dict]) -> list[dict]:
+    """Append a total row (parameters and MACs)."""
+    return [*rows, {"layer": "total", "params": sum(r["params"] for r in rows), "macs": sum(r["macs"] for r in rows)}]
+
+
 def dict_table(rows: list[dict], columns: list[str], caption: str = "") -> Table:
     return Table(
         columns,
@@ -77,7 +82,7 @@ def model_sections() -> list:
     from cs324.rnn.lstm import LSTM
     from cs324.rnn.vanilla_rnn import VanillaRNN
     from cs324.summary import layer_table, totals
-    from cs324.trace import parameter_table, trace_numpy_mlp, trace_recurrent, trace_torch
+    from cs324.trace import numpy_mlp_table, recurrent_table, trace_numpy_mlp, trace_recurrent, trace_torch
 
     torch.manual_seed(0)
     cols = ["layer", "input", "output", "params", "macs"]
@@ -97,23 +102,20 @@ def model_sections() -> list:
     ]
 
     np_mlp = NumpyMLP(2, [20], 2, seed=0)
-    np_rows = [
-        {"layer": type(layer).__name__, "params": sum(v.size for v in getattr(layer, "params", {}).values())}
-        for layer in np_mlp.layers
-    ]
+    np_rows = with_total(numpy_mlp_table(np_mlp))
     blocks += [
         Heading("1.1 NumPy MLP (Assignment 1) and PyTorch MLP (Part I Tasks 1-2)", 2),
         Para(
             f"Architecture 2-20-2 with ReLU; {np_mlp.num_params()} parameters in both implementations. "
             "NumPy stores W as (in x out) and computes x @ W + b; PyTorch stores (out x in)."
         ),
-        dict_table(np_rows, ["layer", "params"], "NumPy MLP layers"),
+        dict_table(np_rows, ["layer", "input", "output", "param_shapes", "params", "macs"], "NumPy MLP (one sample)"),
         dict_table(
             trace_numpy_mlp(np_mlp, batch=32),
             trace_cols,
             "NumPy MLP, one step on a batch of 32: forward and backward shapes",
         ),
-        dict_table(fmt_rows(layer_table(TorchMLP(2, [20], 2), (1, 2))), cols, "PyTorch MLP (one sample)"),
+        dict_table(with_total(fmt_rows(layer_table(TorchMLP(2, [20], 2), (1, 2)))), cols, "PyTorch MLP (one sample)"),
         dict_table(
             trace_torch(TorchMLP(2, [20], 2), torch.zeros(32, 2), torch.zeros(32, dtype=torch.long)),
             trace_cols,
@@ -132,7 +134,7 @@ def model_sections() -> list:
     blocks += [
         Heading("1.2 CIFAR-10 MLP (Part I Task 3, best recipe)", 2),
         Para(f"{totals(rows)['params']:,} parameters, {totals(rows)['macs']:,} multiply-accumulates per image."),
-        dict_table(fmt_rows(rows), cols, "CIFAR-10 MLP (one image)"),
+        dict_table(with_total(fmt_rows(rows)), cols, "CIFAR-10 MLP (one image)"),
         dict_table(
             trace_torch(cifar_mlp, torch.zeros(8, 3, 32, 32), torch.zeros(8, dtype=torch.long)),
             trace_cols,
@@ -149,7 +151,7 @@ def model_sections() -> list:
             "3x32x32 image. Every conv is 3x3, stride 1, padding 1, followed by batch norm and ReLU; every "
             "max-pool is 3x3, stride 2, padding 1."
         ),
-        dict_table(fmt_rows(rows), cols, "Reduced VGG (one image)"),
+        dict_table(with_total(fmt_rows(rows)), cols, "Reduced VGG (one image)"),
         dict_table(
             trace_torch(cnn, torch.zeros(4, 3, 32, 32), torch.zeros(4, dtype=torch.long)),
             trace_cols,
@@ -170,11 +172,11 @@ def model_sections() -> list:
             "digits (input_dim 10), hidden 128.",
         ),
     ):
-        params = parameter_table(model)
+        rows = with_total(recurrent_table(model))
         blocks += [
             Heading(name, 2),
-            Para(f"{note} {sum(p['count'] for p in params):,} parameters."),
-            dict_table(params, ["name", "shape", "count"], "Parameters"),
+            Para(f"{note} {rows[-1]['params']:,} parameters, {rows[-1]['macs']:,} MACs per sequence."),
+            dict_table(rows, ["layer", "input", "output", "param_shapes", "params", "macs"], "One sequence"),
             dict_table(
                 trace_recurrent(model, batch=128),
                 trace_cols,

@@ -139,3 +139,61 @@ def trace_recurrent(model: nn.Module, batch: int = 128) -> list[dict]:
 def parameter_table(model: nn.Module) -> list[dict]:
     """Name, shape and count of every parameter (for models that hold raw parameters, like the RNNs)."""
     return [{"name": n, "shape": "x".join(map(str, p.shape)), "count": p.numel()} for n, p in model.named_parameters()]
+
+
+def numpy_mlp_table(model) -> list[dict]:
+    """Layer table of the NumPy MLP for one sample: shapes, parameter shapes and counts, MACs."""
+    rows, width = [], model.linears[0].params["weight"].shape[0]
+    for layer in model.layers:
+        params = getattr(layer, "params", {})
+        out = params["weight"].shape[1] if "weight" in params else width
+        rows.append(
+            {
+                "layer": type(layer).__name__,
+                "input": f"1x{width}",
+                "output": f"1x{out}",
+                "param_shapes": ", ".join(f"{k}: {_shape(v)}" for k, v in params.items()),
+                "params": sum(v.size for v in params.values()),
+                "macs": int(params["weight"].size) if "weight" in params else 0,
+            }
+        )
+        width = out
+    return rows
+
+
+def recurrent_table(model: nn.Module) -> list[dict]:
+    """Layer table of VanillaRNN / LSTM for one sequence of T-1 steps: what each product does per step."""
+    steps, hidden = model.input_length, model.hidden_dim
+    named = dict(model.named_parameters())
+    w_in = named.get("W_hx", named.get("W_x"))
+    w_rec = named.get("W_hh", named.get("W_h"))
+    bias = named.get("b_h", named.get("b"))
+    head_b = named.get("b_o", named.get("b_p"))
+    gates = w_in.shape[1]  # H for the RNN, 4H for the LSTM
+    in_dim, classes = w_in.shape[0], named["W_ph"].shape[1]
+    return [
+        {
+            "layer": f"input projection x(t) W, {steps} steps",
+            "input": f"{steps}x{in_dim}",
+            "output": f"{steps}x{gates}",
+            "param_shapes": f"{_shape(w_in)}, bias {_shape(bias)}",
+            "params": w_in.numel() + bias.numel(),
+            "macs": steps * w_in.numel(),
+        },
+        {
+            "layer": f"recurrence h(t-1) W, {steps} steps",
+            "input": f"1x{hidden}",
+            "output": f"1x{gates}",
+            "param_shapes": _shape(w_rec),
+            "params": w_rec.numel(),
+            "macs": steps * w_rec.numel(),
+        },
+        {
+            "layer": "output o(T) = h(T) W_ph + b",
+            "input": f"1x{hidden}",
+            "output": f"1x{classes}",
+            "param_shapes": f"{_shape(named['W_ph'])}, bias {_shape(head_b)}",
+            "params": named["W_ph"].numel() + head_b.numel(),
+            "macs": named["W_ph"].numel(),
+        },
+    ]
