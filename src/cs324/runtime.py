@@ -30,6 +30,7 @@ import platform
 import random
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -313,7 +314,7 @@ class _StopFlag:
         self._previous = None
 
     def __enter__(self) -> _StopFlag:
-        if threading_is_main():
+        if threading.current_thread() is threading.main_thread():  # signals only there
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -327,14 +328,8 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def threading_is_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
 def prepare_model(session: Session, model: nn.Module, *, channels_last: bool = False) -> nn.Module:
-    """Move to the device; channels-last for convolutions; torch.compile if asked."""
+    """Move to the device; channels-last memory layout for convolutions (``fit`` compiles, if asked)."""
     model = model.to(session.device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -431,7 +426,7 @@ def fit(
             raise UsageError(f"checkpoint {out / 'last.pt'} does not fit this model: {first}") from None
         _set_rng_state(ckpt["rng"])
         start_step, best, running = ckpt["step"], ckpt.get("best"), ckpt["running"]
-        records = [r for r in _read_metrics(out / "metrics.jsonl") if r["step"] <= start_step]
+        records = [r for r in read_metrics(out) if r["step"] <= start_step]
         if session.is_main:
             _atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
         session.log(f"resumed from {out / 'last.pt'} at step {start_step}")
@@ -561,15 +556,12 @@ def format_record(record: dict) -> str:
     return " | ".join(cols)
 
 
-def _read_metrics(path: Path) -> list[dict]:
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    """The records of ``run_dir/metrics.jsonl`` (none if it does not exist)."""
+    path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def read_metrics(run_dir: str | Path) -> list[dict]:
-    """The records of ``run_dir/metrics.jsonl``."""
-    return _read_metrics(Path(run_dir) / "metrics.jsonl")
 
 
 def cleanup(session: Session) -> None:

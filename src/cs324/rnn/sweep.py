@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         with open(csv_path, "w", newline="") as f:
             csv.DictWriter(f, FIELDS).writeheader()
-    # longest jobs first, so the pool ends together
+    # shortest first: stopped early, the sweep still holds a contiguous range of lengths
     jobs = [
         dict(
             T=T,
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             device=args.device,
             out=str(out),
         )
-        for T in sorted(args.lengths, reverse=True)
+        for T in sorted(args.lengths)
         for v in args.variants
         for s in args.seeds
         if (v, T, s) not in done and not (v == "rnn_default" and T > args.default_max_T)
