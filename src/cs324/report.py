@@ -229,6 +229,15 @@ def results_sections(results: Path) -> list:
             Para("Speed (command: " + _commands(results / "benchmarks", "COMMAND_mlp.txt") + "):"),
             md_table(bench, "Seconds per training step, and the NumPy MLP's GFLOP/s against NumPy's matmul"),
         ]
+    for name, caption in (
+        ("cnn", "Reduced VGG training throughput on this CPU, against torch.matmul in the same run"),
+        ("rnn", "Training step of the hand-written loops against torch.nn.RNN / nn.LSTM"),
+    ):
+        if (results / "benchmarks" / f"{name}.md").exists():
+            blocks += [
+                Para(f"Speed (command: {_commands(results / 'benchmarks', f'COMMAND_{name}.txt')}):"),
+                md_table(results / "benchmarks" / f"{name}.md", caption),
+            ]
 
     for title, folder in (
         ("2.2 Part I Task 3: the CIFAR-10 MLP", results / "part1_cifar_mlp"),
