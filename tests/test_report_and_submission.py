@@ -60,6 +60,7 @@ def test_submission_archive_runs_on_its_own(built_report, tmp_path):
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
+        assert len(names) == len(set(names)), "duplicate entries in the archive"
         z.extractall(unpacked)
     top = unpacked / "12345678_assignment2"
     for name in (

@@ -25,9 +25,6 @@ INCLUDE = [
     "src/cs324",
     "notebooks",
     "results",
-    "report/report.pdf",
-    "report/report.html",
-    "report/figures",
 ]
 SKIP = re.compile(r"(__pycache__|\.pyc$|\.ipynb_checkpoints|\.egg-info)")
 
