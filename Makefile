@@ -30,6 +30,7 @@ compare: setup  # regenerate the committed Part I Task 2 results
 
 bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_mlp.py --out results/benchmarks
+	$(PY) benchmarks/bench_cifar_mlp.py --out results/benchmarks
 
 report: setup  # report/report.html and report/report.pdf from the models and results/
 	$(PY) -m cs324.report

@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 import torch.nn as nn
+from machine import machine_facts, matmul_gflops
 
 from cs324.cnn.cnn_model import CNN
-from cs324.runtime import cpu_supports_bf16
 from cs324.summary import layer_table, totals
-
-
-def matmul_gflops(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
 
 
 def train_images_per_s(batch: int, channels_last: bool, bf16: bool, steps: int = 4) -> float:
@@ -86,10 +76,7 @@ def main() -> None:
         rows.append({"setting": name, "images_per_s": ips, "gflops": ips * flops_per_image / 1e9})
     base = rows[0]["images_per_s"]
     report = {
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpu_native_bf16": cpu_supports_bf16(),
+        **machine_facts(),
         "matmul_gflops_fp32": peak32,
         "matmul_gflops_bf16": peak16,
         "train_flops_per_image": flops_per_image,

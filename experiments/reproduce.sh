@@ -4,8 +4,8 @@
 #   bash experiments/reproduce.sh RESULTS_DIR [quick]
 #
 # Full size on a 2-core CPU (no GPU): Part I Task 2 comparison ~8 min; Part III sweep ~1-2 h
-# (2 workers); each CIFAR-10 run 5,000 steps of 32 ~30 min, the CNN best recipe (25 epochs)
-# ~3 h; on an H200 GPU the CIFAR-10 runs take 30-70 s each (see results/part2_cnn/table.md).
+# (2 workers) and its goal runs ~1.5 h; the CIFAR-10 MLP (best recipe + ablation) ~1.5 h; each CNN
+# spec run (5,000 steps of 32) ~30 min, the CNN best recipe (25 epochs) ~3 h; on an H200 GPU the CIFAR-10 runs take 30-70 s each (see results/part2_cnn/table.md).
 # "quick" shrinks every run to seconds (the test suite runs it) and writes to RESULTS_DIR only.
 set -euo pipefail
 R=${1:?results folder}
@@ -23,9 +23,10 @@ $PY -m cs324.mlp.compare --out "$R/part1_compare" ${QUICK:+--quick} --datasets m
 $PY -m cs324.rnn.sweep --out "$R/part3_rnn" ${QUICK:+--quick} --lengths 5 10 15 20 25 30 40 50 60 \
   --max_steps 6000 --patience 8 --workers 2 --device cpu
 $PY -m cs324.rnn.analysis --sweep "$R/part3_rnn"
+[ -z "$QUICK" ] && PY=$PY bash experiments/cpu_rnn_goals.sh "$R/part3_rnn_goals"
 if $PY -c "from cs324.data.cifar10 import load_cifar10; load_cifar10()" 2>/dev/null; then
-  $PY -m cs324.mlp.cifar_mlp --recipe plain --out "$R/part1_cifar_mlp/0_plain" --overwrite --quiet "${C[@]}"
-  $PY -m cs324.results "$R/part1_cifar_mlp"
+  # the best MLP (alone, both cores) then its ablation; quick: the best recipe only, a few steps
+  PY=$PY bash experiments/cpu_mlp.sh "$R/part1_cifar_mlp" ${QUICK:+best quick}
   $PY -m cs324.cnn.cnn_train --out "$R/part2_cnn/spec_adam_lr1e-4" --overwrite --quiet "${C[@]}"
   if [ -z "$QUICK" ]; then
     $PY -m cs324.cnn.cnn_train --out "$R/part2_cnn/spec_adam_lr1e-3" --learning_rate 1e-3 --overwrite --quiet

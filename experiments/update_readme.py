@@ -1,6 +1,6 @@
 """Copy the committed result tables into README.md between their markers (never typed by hand).
 
-    python experiments/update_readme.py      # <!-- table:NAME --> ... <!-- /table:NAME -->
+python experiments/update_readme.py      # <!-- table:NAME --> ... <!-- /table:NAME -->
 """
 
 import re
@@ -9,14 +9,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {
     "part1_compare": "results/part1_compare/table.md",
+    "part1_cifar_mlp": "results/part1_cifar_mlp/table.md",
+    "bench_cifar_mlp": "results/benchmarks/cifar_mlp.md",
     "part2_cnn": "results/part2_cnn/table.md",
     "part3_rnn": "results/part3_rnn/summary.md",
+    "part3_rnn_goals": "results/part3_rnn_goals/summary.md",
 }
 
-readme = (ROOT / "README.md").read_text()
-for name, path in TABLES.items():
-    pattern = re.compile(rf"(<!-- table:{name} -->\n).*?(<!-- /table:{name} -->)", re.S)
-    if pattern.search(readme) and (ROOT / path).exists():
-        readme = pattern.sub(lambda m, p=path: m.group(1) + (ROOT / p).read_text() + m.group(2), readme)
-(ROOT / "README.md").write_text(readme)
-print("README tables updated")
+
+def marker(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- table:{name} -->\n)(.*?)(<!-- /table:{name} -->)", re.S)
+
+
+def main() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name, path in TABLES.items():
+        if marker(name).search(readme) and (ROOT / path).exists():
+            readme = marker(name).sub(lambda m, p=path: m.group(1) + (ROOT / p).read_text() + m.group(3), readme)
+    (ROOT / "README.md").write_text(readme)
+    print("README tables updated")
+
+
+if __name__ == "__main__":
+    main()

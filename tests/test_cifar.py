@@ -248,3 +248,28 @@ def test_summary_table_totals():
     assert convs[0]["macs"] == 3 * 64 * 9 * 32 * 32 + 64 * 32 * 32  # torchinfo counts the bias add as well
     mlp_rows = layer_table(CifarMLP([64]), (1, 3, 32, 32))
     assert totals(mlp_rows)["params"] == 3072 * 64 + 2 * 64 + 64 * 10 + 10
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop"])
+def test_build_optimizer_uses_the_fused_kernel_and_the_same_update(name):
+    """Fused where PyTorch has a kernel (not RMSprop); one step moves the weights as the plain loop does."""
+    import argparse
+
+    from cs324.cifar import build_optimizer
+
+    config = argparse.Namespace(
+        optimizer=name, learning_rate=0.1, weight_decay=0.01, momentum=0.9, nesterov=name == "sgd"
+    )
+    torch.manual_seed(0)
+    model = torch.nn.Linear(5, 3)
+    opt = build_optimizer(config, model)
+    assert bool(opt.defaults.get("fused")) == (name != "rmsprop")
+    reference = torch.nn.Linear(5, 3)
+    reference.load_state_dict(model.state_dict())
+    settings = dict(opt.defaults, fused=None) if name != "rmsprop" else opt.defaults
+    plain = type(opt)(reference.parameters(), **settings)
+    x = torch.randn(8, 5)
+    for m, o in ((model, opt), (reference, plain)):
+        m(x).square().sum().backward()
+        o.step()
+    assert torch.allclose(model.weight, reference.weight, atol=1e-6)

@@ -106,6 +106,28 @@ def test_lstm_matches_torch_lstm():
     torch.testing.assert_close(model(x), head(out[:, -1]), atol=1e-10, rtol=0)
 
 
+def test_lstm_gradients_match_torch_lstm():
+    """Every parameter gradient of the hand-written LSTM equals nn.LSTM's (backward through the loop)."""
+    torch.manual_seed(1)
+    model = LSTM(7, 3, 5, 10).double()
+    ref = nn.LSTM(3, 5, batch_first=True).double()
+    head = nn.Linear(5, 10).double()
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(model.W_x.T)
+        ref.weight_hh_l0.copy_(model.W_h.T)
+        ref.bias_ih_l0.copy_(model.b)
+        ref.bias_hh_l0.zero_()
+        head.weight.copy_(model.W_ph.T)
+        head.bias.copy_(model.b_p)
+    x, y = torch.randn(4, 7, 3, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
+    nn.functional.cross_entropy(model(x), y).backward()
+    nn.functional.cross_entropy(head(ref(x)[0][:, -1]), y).backward()
+    torch.testing.assert_close(model.W_x.grad, ref.weight_ih_l0.grad.T, atol=1e-10, rtol=0)
+    torch.testing.assert_close(model.W_h.grad, ref.weight_hh_l0.grad.T, atol=1e-10, rtol=0)
+    torch.testing.assert_close(model.b.grad, ref.bias_ih_l0.grad, atol=1e-10, rtol=0)
+    torch.testing.assert_close(model.W_ph.grad, head.weight.grad.T, atol=1e-10, rtol=0)
+
+
 @pytest.mark.parametrize("init", ["orthogonal", "identity"])
 def test_recurrent_inits(init):
     model = VanillaRNN(5, 1, 8, 10, recurrent_init=init)

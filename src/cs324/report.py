@@ -230,6 +230,7 @@ def results_sections(results: Path) -> list:
             md_table(bench, "Seconds per training step, and the NumPy MLP's GFLOP/s against NumPy's matmul"),
         ]
     for name, caption in (
+        ("cifar_mlp", "CIFAR-10 MLP training step on this CPU, against torch.matmul in the same run"),
         ("cnn", "Reduced VGG training throughput on this CPU, against torch.matmul in the same run"),
         ("rnn", "Training step of the hand-written loops against torch.nn.RNN / nn.LSTM"),
     ):
@@ -267,6 +268,8 @@ def results_sections(results: Path) -> list:
                 "best",
             ):
                 blocks.append(Figure(folder / f"curves_{r['run']}.png", f"{r['run']}: loss and accuracy"))
+            if r["run"] == "best" and (folder / "confusion_best.png").exists():
+                blocks.append(Figure(folder / "confusion_best.png", "best: test confusion matrix", 0.6))
         if (folder / "compare_test_acc.png").exists():
             blocks.append(Figure(folder / "compare_test_acc.png", "Test accuracy of every run against epochs", 0.7))
 
@@ -285,6 +288,12 @@ def results_sections(results: Path) -> list:
             md_table(sweep / "summary.md", "Mean best validation accuracy over seeds (number of seeds)"),
             Figure(sweep / "accuracy_vs_length.png", "Accuracy against length; chance is 0.1", 0.75),
             Figure(sweep / "curves.png", "Validation accuracy during training, seed 0"),
+        ]
+    goals = results / "part3_rnn_goals"
+    if (goals / "summary.md").exists():
+        blocks += [
+            Para("The goals at the lengths they name, with a longer budget (commands: " + _commands(goals) + "):"),
+            md_table(goals / "summary.md", "Goal runs: mean best validation accuracy over seeds (number of seeds)"),
         ]
     return blocks
 

@@ -40,8 +40,13 @@ def summarise_run(run: Path) -> dict:
         "steps": last["step"],
         "epochs": last.get("epoch"),
         "wall_s": last.get("wall_time"),
+        "data_share": last["data_seconds"] / last["wall_time"]
+        if last.get("data_seconds") and last.get("wall_time")
+        else None,
         "device": config.get("device_resolved"),
-        "amp": config.get("amp"),
+        # amp_active: what the run used (--amp is ignored on a CPU without bf16); older runs lack it
+        "amp": config.get("amp_active", config.get("amp") and str(config.get("device_resolved")).startswith("cuda")),
+        "threads": config.get("threads"),
         "n_test": _n_test(run),
     }
 
@@ -60,16 +65,23 @@ def table_markdown(rows: list[dict]) -> str:
         "final train acc",
         "epochs",
         "wall s",
+        "s/epoch",
+        "data time",
         "device",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     fmt = lambda v: "-" if v is None else f"{v:.4f}"
     for r in rows:
         device = f"{r['device']}{' bf16' if r['amp'] else ''}"
+        if r.get("threads") and str(r["device"]).startswith("cpu"):
+            device += f", {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
+        epochs = "-" if r["epochs"] is None else f"{r['epochs']:.1f}"
+        per_epoch = f"{r['wall_s'] / r['epochs']:.1f}" if r["epochs"] and r["wall_s"] else "-"
+        share = "-" if r.get("data_share") is None else f"{r['data_share']:.1%}"
         lines.append(
             f"| {r['run']} | {fmt(r['best_val_acc'])} ({r['best_step']}) | {fmt(r['test_acc_at_best_val'])} | "
-            f"{fmt(r['final_test_acc'])} | {fmt(r['final_train_acc'])} | {r['epochs']} | {r['wall_s']:.0f} | "
-            f"{device} |"
+            f"{fmt(r['final_test_acc'])} | {fmt(r['final_train_acc'])} | {epochs} | {r['wall_s']:.0f} | {per_epoch} | "
+            f"{share} | {device} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -195,6 +195,8 @@ def start_session(args: argparse.Namespace, config: dict | None = None) -> Sessi
         python=platform.python_version(),
         device_resolved=str(device),
         world_size=world_size,
+        amp_active=amp,
+        threads=torch.get_num_threads(),
     )
     if out is not None:
         _prepare_out(
@@ -287,7 +289,15 @@ def _set_rng_state(state: dict) -> None:
 
 
 def _check_same_run(saved: dict, current: dict) -> None:
-    ignore = RUN_CONTROL_KEYS | {"cs324_version", "torch_version", "python", "device_resolved", "world_size"}
+    ignore = RUN_CONTROL_KEYS | {
+        "cs324_version",
+        "torch_version",
+        "python",
+        "device_resolved",
+        "world_size",
+        "amp_active",
+        "threads",
+    }
     keys = (set(saved) | set(current)) - ignore
     differ = sorted(k for k in keys if saved.get(k) != current.get(k))
     if differ:

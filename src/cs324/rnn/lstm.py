@@ -56,8 +56,8 @@ class LSTM(nn.Module):
         x_proj = x @ self.W_x + self.b  # (B, T-1, 4H), the input terms of all gates at once
         h, c = self.init_hidden(x.shape[0])  # (B, H) each
         hidden = []
-        for t in range(x.shape[1]):
-            gates = x_proj[:, t] + h @ self.W_h  # (B, 4H)
+        for x_t in x_proj.unbind(1):  # one view per step (see VanillaRNN.forward)
+            gates = x_t + h @ self.W_h  # (B, 4H)
             i = torch.sigmoid(gates[:, :H])
             f = torch.sigmoid(gates[:, H : 2 * H])
             g = torch.tanh(gates[:, 2 * H : 3 * H])

@@ -75,8 +75,10 @@ class VanillaRNN(nn.Module):
         x_proj = x @ self.W_hx + self.b_h  # (B, T-1, H): W_hx x(t) + b_h for every t at once
         h = self.init_hidden(x.shape[0])  # (B, H)
         hidden = []
-        for t in range(x.shape[1]):
-            h = torch.tanh(x_proj[:, t] + h @ self.W_hh)  # (B, H)
+        # unbind, not x_proj[:, t]: indexing's backward writes each step's gradient into a zero tensor of
+        # the whole (B, T-1, H) and sums T-1 of them, which makes the backward quadratic in T
+        for x_t in x_proj.unbind(1):
+            h = torch.tanh(x_t + h @ self.W_hh)  # (B, H)
             if return_hidden:
                 hidden.append(h)
         logits = h @ self.W_ph + self.b_o  # (B, C)

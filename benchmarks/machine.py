@@ -1,0 +1,29 @@
+"""What every benchmark measures about the machine in the same run: the matmul ceiling and the facts."""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import torch
+
+from cs324.runtime import cpu_supports_bf16
+
+
+def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of ``torch.matmul`` for (m x k) @ (k x n) in ``dtype``, after one warm-up product."""
+    a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+    a @ b
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * m * k * n * repeats / (time.perf_counter() - t0) / 1e9
+
+
+def machine_facts() -> dict:
+    return {
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpu_native_bf16": cpu_supports_bf16(),
+    }
