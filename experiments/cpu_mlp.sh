@@ -7,10 +7,12 @@
 #             so that another single-threaded job can use the other core (their wall times are not
 #             comparable with the best run's).
 # Usage: CIFAR10_DIR=<folder with cifar10.npz> bash experiments/cpu_mlp.sh [RESULTS_DIR] [best|ablation|all] [quick]
+#   ONLY=<regex>: run only the ablation rows whose names match (two such invocations can share the machine)
 set -u
 W=${1:-results/part1_cifar_mlp}
 PART=${2:-all}
 QUICK=${3:-}
+ONLY=${ONLY:-.}
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 PY=${PY:-python3}
 mkdir -p "$W"
@@ -22,6 +24,7 @@ fi
 
 mlp() {  # mlp NAME FLAGS...
   local name=$1; shift
+  [[ $name =~ $ONLY ]] || return 0
   $PY -m cs324.mlp.cifar_mlp --out "$W/$name" --overwrite "$@" > "$W/$name.log" 2>&1
   echo "mlp $name rc=$? $(tail -1 "$W/$name.log")"
 }
