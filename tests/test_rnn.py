@@ -208,3 +208,24 @@ def test_bad_flags(args, tmp_path, capsys):
     err = capsys.readouterr().err
     assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "r").exists()
+
+
+def test_curriculum_schedule_is_a_pure_function_of_the_step():
+    from cs324.rnn.train import curriculum_lengths, stage_at
+
+    assert curriculum_lengths(30, 10) == [10, 15, 20, 25, 30]
+    assert curriculum_lengths(30, 0) == [30] and curriculum_lengths(12, 10) == [10, 12]
+    stages = [stage_at(step, 1000, 5) for step in range(0, 1001, 125)]
+    assert stages == [0, 1, 2, 3, 4, 4, 4, 4, 4]  # 4 short stages in the first half, the target after
+    assert all(stage_at(s, 1000, 1) == 0 for s in (0, 999))
+
+
+def test_curriculum_trains_and_rejects_bad_lengths(capsys):
+    rnn_train.run(
+        ["--input_length", "7", "--curriculum", "4", "--one_hot", "--max_steps", "60", "--eval_freq", "30"]
+        + ["--data_size", "2000", "--device", "cpu", "--quiet"]
+    )
+    assert "T=8 rnn: best val_acc" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        rnn_train.run(["--input_length", "7", "--curriculum", "9", "--quiet"])
+    assert e.value.code == 2

@@ -37,6 +37,18 @@ VARIANTS = {
     "rnn_default": [],
     "rnn_best": ["--one_hot", "--recurrent_init", "orthogonal", "--lr_schedule", "cosine", "--max_norm", "1"],
     "lstm": ["--model", "lstm", "--one_hot", "--lr_schedule", "cosine", "--max_norm", "1"],
+    # rnn_best plus a curriculum over lengths: T=10, 15, ... before the target (see train.py --curriculum)
+    "rnn_curriculum": [
+        "--one_hot",
+        "--recurrent_init",
+        "orthogonal",
+        "--lr_schedule",
+        "cosine",
+        "--max_norm",
+        "1",
+        "--curriculum",
+        "10",
+    ],
 }
 FIELDS = ["variant", "T", "seed", "best_val_acc", "final_val_acc", "best_step", "steps_run", "seconds", "device"]
 
@@ -92,7 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/part3_rnn")
     parser.add_argument("--lengths", type=int, nargs="+", default=[5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100])
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), default=["rnn_default", "rnn_best", "lstm"]
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max_steps", type=int, default=10000)
     parser.add_argument("--eval_freq", type=int, default=250)

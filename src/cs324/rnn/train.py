@@ -77,8 +77,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="stop after N evaluations without a better validation accuracy; 0: never (default: 0)",
     )
+    p.add_argument(
+        "--curriculum",
+        type=nonnegative_int,
+        default=0,
+        metavar="T0",
+        help="train first on palindromes of length T0, then T0+5, ... up to the target, the shorter lengths "
+        "sharing the first half of the step budget equally (validation always at the target length; 0: off)",
+    )
     add_runtime_args(p, out="runs/rnn")
     return p
+
+
+def curriculum_lengths(target_T: int, first_T: int, step: int = 5) -> list[int]:
+    """The palindrome lengths trained on, shortest first, ending with ``target_T``."""
+    if first_T <= 1 or first_T >= target_T:
+        return [target_T]
+    return list(range(first_T, target_T, step)) + [target_T]
+
+
+def stage_at(step: int, max_steps: int, n_stages: int) -> int:
+    """Index of the curriculum stage at ``step``: the n-1 shorter stages share the first half of the
+    budget equally, the target length has the second half. A pure function of the step (exact resume)."""
+    if n_stages == 1:
+        return 0
+    return min(int(step / (max_steps / 2) * (n_stages - 1)), n_stages - 1)
 
 
 def make_model(config: argparse.Namespace) -> nn.Module:
@@ -140,6 +163,8 @@ def resolve(config: argparse.Namespace) -> argparse.Namespace:
         raise UsageError("--input_dim must be 1 for digit values, or pass --one_hot for 10")
     if config.num_classes != 10:
         raise UsageError("--num_classes must be 10: the targets are digits")
+    if config.curriculum == 1 or config.curriculum > config.input_length + 1:
+        raise UsageError(f"--curriculum must be 0 (off) or a length from 2 to T={config.input_length + 1}")
     return config
 
 
@@ -163,8 +188,16 @@ def main(config: argparse.Namespace):
             optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, max_steps) / max_steps))
         )
 
+    lengths = curriculum_lengths(config.input_length + 1, config.curriculum)
+    stages = []  # (data set, training indices) per length; the target length's are the ones above
+    for T in lengths[:-1]:
+        stage_data = PalindromeDataset(T - 1, config.data_size, one_hot=config.one_hot, seed=config.seed + T)
+        stages.append((stage_data, split_indices(len(stage_data), config.portion_train, seed=config.seed)[0]))
+    stages.append((data, train_idx))
+
     def get_batch(step: int):
-        return data.batch(train_idx[batch_indices(step, len(train_idx), config.batch_size, config.seed)])
+        stage_data, stage_idx = stages[stage_at(step, max_steps, len(stages))]
+        return stage_data.batch(stage_idx[batch_indices(step, len(stage_idx), config.batch_size, config.seed)])
 
     def evaluate_val(m: nn.Module) -> dict:
         loss, acc = evaluate(m, _Batches(data, val_idx), criterion, session.device, config)
