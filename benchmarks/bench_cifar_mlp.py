@@ -66,6 +66,7 @@ def batch_seconds(batch: int, augment: str, steps: int = 20) -> float:
         x_test=rng.integers(0, 256, (100, 32, 32, 3), dtype=np.uint8),
         y_test=np.arange(100) % 10,
         classes=tuple(str(i) for i in range(10)),
+        source="random pixels (benchmark)",
     )
     loader = CifarLoader(arrays, batch_size=batch, augment=augment)
     loader.train_batch(0)
