@@ -266,10 +266,20 @@ def test_build_optimizer_uses_the_fused_kernel_and_the_same_update(name):
     assert bool(opt.defaults.get("fused")) == (name != "rmsprop")
     reference = torch.nn.Linear(5, 3)
     reference.load_state_dict(model.state_dict())
-    settings = dict(opt.defaults, fused=None) if name != "rmsprop" else opt.defaults
-    plain = type(opt)(reference.parameters(), **settings)
+    plain = cifar_build_optimizer_plain(name, reference)
     x = torch.randn(8, 5)
     for m, o in ((model, opt), (reference, plain)):
         m(x).square().sum().backward()
         o.step()
     assert torch.allclose(model.weight, reference.weight, atol=1e-6)
+
+
+def cifar_build_optimizer_plain(name: str, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The same settings as the test above, with PyTorch's default (non-fused) implementation."""
+    params = model.parameters()
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=0.1, momentum=0.9, weight_decay=0.01)
+    cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+    return cls(params, lr=0.1, weight_decay=0.01)

@@ -220,10 +220,10 @@ def test_curriculum_schedule_is_a_pure_function_of_the_step():
     assert all(stage_at(s, 1000, 1) == 0 for s in (0, 999))
 
 
-def test_curriculum_trains_and_rejects_bad_lengths(capsys):
+def test_curriculum_trains_and_rejects_bad_lengths(capsys, tmp_path):
     rnn_train.run(
         ["--input_length", "7", "--curriculum", "4", "--one_hot", "--max_steps", "60", "--eval_freq", "30"]
-        + ["--data_size", "2000", "--device", "cpu", "--quiet"]
+        + ["--data_size", "2000", "--device", "cpu", "--quiet", "--out", str(tmp_path / "run")]
     )
     assert "T=8 rnn: best val_acc" in capsys.readouterr().out
     with pytest.raises(SystemExit) as e:
