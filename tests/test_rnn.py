@@ -89,11 +89,11 @@ def test_vanilla_rnn_matches_torch_rnn():
     )
 
 
-def test_lstm_matches_torch_lstm():
-    torch.manual_seed(0)
-    model = LSTM(9, 4, 8, 10).double()
-    ref = nn.LSTM(4, 8, batch_first=True).double()
-    head = nn.Linear(8, 10).double()
+def torch_lstm_like(model: LSTM) -> tuple[nn.LSTM, nn.Linear]:
+    """nn.LSTM + a linear head (float64) holding the hand-written LSTM's weights."""
+    input_dim, hidden = model.W_x.shape[0], model.hidden_dim
+    ref = nn.LSTM(input_dim, hidden, batch_first=True).double()
+    head = nn.Linear(hidden, model.W_ph.shape[1]).double()
     with torch.no_grad():
         ref.weight_ih_l0.copy_(model.W_x.T)
         ref.weight_hh_l0.copy_(model.W_h.T)
@@ -101,6 +101,13 @@ def test_lstm_matches_torch_lstm():
         ref.bias_hh_l0.zero_()
         head.weight.copy_(model.W_ph.T)
         head.bias.copy_(model.b_p)
+    return ref, head
+
+
+def test_lstm_matches_torch_lstm():
+    torch.manual_seed(0)
+    model = LSTM(9, 4, 8, 10).double()
+    ref, head = torch_lstm_like(model)
     x = torch.randn(6, 9, 4, dtype=torch.float64)
     out, _ = ref(x)
     torch.testing.assert_close(model(x), head(out[:, -1]), atol=1e-10, rtol=0)
@@ -110,15 +117,7 @@ def test_lstm_gradients_match_torch_lstm():
     """Every parameter gradient of the hand-written LSTM equals nn.LSTM's (backward through the loop)."""
     torch.manual_seed(1)
     model = LSTM(7, 3, 5, 10).double()
-    ref = nn.LSTM(3, 5, batch_first=True).double()
-    head = nn.Linear(5, 10).double()
-    with torch.no_grad():
-        ref.weight_ih_l0.copy_(model.W_x.T)
-        ref.weight_hh_l0.copy_(model.W_h.T)
-        ref.bias_ih_l0.copy_(model.b)
-        ref.bias_hh_l0.zero_()
-        head.weight.copy_(model.W_ph.T)
-        head.bias.copy_(model.b_p)
+    ref, head = torch_lstm_like(model)
     x, y = torch.randn(4, 7, 3, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
     nn.functional.cross_entropy(model(x), y).backward()
     nn.functional.cross_entropy(head(ref(x)[0][:, -1]), y).backward()
