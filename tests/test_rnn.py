@@ -228,3 +228,14 @@ def test_curriculum_trains_and_rejects_bad_lengths(capsys, tmp_path):
     with pytest.raises(SystemExit) as e:
         rnn_train.run(["--input_length", "7", "--curriculum", "9", "--quiet"])
     assert e.value.code == 2
+
+
+def test_sweep_starts_a_curriculum_no_later_than_the_target_length():
+    from cs324.rnn.sweep import VARIANTS, variant_args
+
+    def start(T):
+        args = variant_args("rnn_curriculum", T)
+        return int(args[args.index("--curriculum") + 1])
+
+    assert start(5) == 5 and start(10) == 10 and start(40) == 10
+    assert variant_args("lstm", 5) == VARIANTS["lstm"] and VARIANTS["rnn_curriculum"][-1] == "10"  # not mutated

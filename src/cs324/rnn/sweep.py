@@ -53,6 +53,15 @@ VARIANTS = {
 FIELDS = ["variant", "T", "seed", "best_val_acc", "final_val_acc", "best_step", "steps_run", "seconds", "device"]
 
 
+def variant_args(variant: str, T: int) -> list[str]:
+    """The variant's flags at length T; a curriculum that would start above T starts at T (none)."""
+    args = list(VARIANTS[variant])
+    if "--curriculum" in args:
+        i = args.index("--curriculum") + 1
+        args[i] = str(min(int(args[i]), T))
+    return args
+
+
 def run_job(job: dict) -> dict:
     import torch
 
@@ -76,7 +85,7 @@ def run_job(job: dict) -> dict:
         "--quiet",
         "--patience",
         str(job["patience"]),
-        *VARIANTS[variant],
+        *variant_args(variant, T),
     ]
     config = rnn_train.build_parser().parse_args(argv)
     config.out = None
@@ -104,9 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/part3_rnn")
     parser.add_argument("--lengths", type=int, nargs="+", default=[5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100])
-    parser.add_argument(
-        "--variants", nargs="+", choices=list(VARIANTS), default=["rnn_default", "rnn_best", "lstm"]
-    )
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["rnn_default", "rnn_best", "lstm"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max_steps", type=int, default=10000)
     parser.add_argument("--eval_freq", type=int, default=250)
