@@ -20,8 +20,8 @@ else
   C=()
 fi
 $PY -m cs324.mlp.compare --out "$R/part1_compare" ${QUICK:+--quick} --datasets moons circles blobs gaussian_quantiles
-$PY -m cs324.rnn.sweep --out "$R/part3_rnn" ${QUICK:+--quick} --lengths 5 10 15 20 25 30 40 50 60 \
-  --max_steps 6000 --patience 8 --workers 2 --device cpu
+$PY -m cs324.rnn.sweep --out "$R/part3_rnn" ${QUICK:+--quick} \
+  --workers 2 --device cpu  # defaults: T=5..60, 4 variants, 3 seeds, 6,000 steps, patience 8
 $PY -m cs324.rnn.analysis --sweep "$R/part3_rnn"
 [ -z "$QUICK" ] && PY=$PY bash experiments/cpu_rnn_goals.sh "$R/part3_rnn_goals"
 if $PY -c "from cs324.data.cifar10 import load_cifar10; load_cifar10()" 2>/dev/null; then

@@ -53,3 +53,26 @@ def test_cifar_mlp_best_meets_the_bar():
     chosen = max((r for r in records if "val_acc" in r), key=lambda r: r["val_acc"])
     assert chosen["test_acc"] >= 0.65
     assert records[-1]["wall_time"] <= 3600 and config["device_resolved"] == "cpu"
+
+
+def test_cifar_mlp_best_reruns_from_a_clean_clone_within_one_point():
+    """Issue 4's check: the README command rerun from a clean clone, same seed, lands within 1 point of `best`."""
+    import json
+
+    import pytest
+
+    folder = ROOT / "results/part1_cifar_mlp"
+    if not (folder / "rerun_clean_clone/metrics.jsonl").exists():
+        pytest.skip("the clean-clone rerun has not been committed yet")
+
+    def chosen(run: str) -> tuple[dict, dict]:
+        records = [json.loads(line) for line in (folder / run / "metrics.jsonl").read_text().splitlines()]
+        config = json.loads((folder / run / "config.json").read_text())
+        return max((r for r in records if "val_acc" in r), key=lambda r: r["val_acc"]), config
+
+    (best, best_config), (rerun, rerun_config) = chosen("best"), chosen("rerun_clean_clone")
+    ignored = {"out", "threads", "overwrite"}  # where it ran and on how many threads
+    assert {k: v for k, v in best_config.items() if k not in ignored} == {
+        k: v for k, v in rerun_config.items() if k not in ignored
+    }
+    assert abs(rerun["test_acc"] - best["test_acc"]) <= 0.01 and abs(rerun["val_acc"] - best["val_acc"]) <= 0.01

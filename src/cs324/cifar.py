@@ -1,6 +1,6 @@
 """The CIFAR-10 training recipe shared by the MLP (Part I Task 3) and the CNN (Part II).
 
-A trainer builds its model and calls ``train_cifar(config, model)``; this module adds the
+A trainer calls ``train_cifar(config, build_model)``; this module adds the
 flags for data, optimizer, schedule and regularisation, and hands the loop to the
 runtime. Every evaluation scores the validation split (for model selection, ``best.pt``)
 and the test split (reported, never selected on). At the end it writes the test
@@ -145,8 +145,13 @@ def evaluate_split(
     return total_loss / n, correct / n, confusion.numpy()
 
 
-def train_cifar(config: argparse.Namespace, model: nn.Module, *, channels_last: bool = False) -> FitResult:
-    """Load the data, train ``model`` per ``config`` through the runtime, write the confusion matrix."""
+def train_cifar(
+    config: argparse.Namespace, build_model: Callable[[], nn.Module], *, channels_last: bool = False
+) -> FitResult:
+    """Load the data, build the model, train it per ``config`` through the runtime, write the confusion matrix.
+
+    The model is built only after the session has seeded every generator, so ``--seed`` fixes the
+    initial weights too (a model built before would start from whatever the global RNG held)."""
     try:
         arrays = load_cifar10(config.data_dir, download=config.download)
     except CifarDataError as e:
@@ -164,7 +169,7 @@ def train_cifar(config: argparse.Namespace, model: nn.Module, *, channels_last: 
         )
     except CifarDataError as e:
         raise UsageError(str(e)) from None
-    model = prepare_model(session, model, channels_last=channels_last)
+    model = prepare_model(session, build_model(), channels_last=channels_last)
     optimizer = build_optimizer(config, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, config.max_steps, config.schedule, config.warmup)

@@ -114,8 +114,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 @cli
 def main(argv: list[str] | None = None) -> None:
     config = parse(argv)
-    model = CifarMLP(config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout)
-    result = train_cifar(config, model)
+    result = train_cifar(
+        config, lambda: CifarMLP(config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout)
+    )
     report(result)
 
 
