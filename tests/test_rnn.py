@@ -239,3 +239,14 @@ def test_sweep_starts_a_curriculum_no_later_than_the_target_length():
 
     assert start(5) == 5 and start(10) == 10 and start(40) == 10
     assert variant_args("lstm", 5) == VARIANTS["lstm"] and VARIANTS["rnn_curriculum"][-1] == "10"  # not mutated
+
+
+def test_early_stop_holds_at_100_percent_and_counts_patience_on_the_target_length_only():
+    from cs324.rnn.train import EarlyStop
+
+    stop = EarlyStop(hold=3, patience=0)
+    assert [stop({"step": s, "val_acc": a}) for s, a in enumerate([1.0, 0.9, 1.0, 1.0, 1.0])] == [0, 0, 0, 0, 1]
+    stop = EarlyStop(hold=3, patience=2, patience_from=100)  # a curriculum reaches the target length at step 100
+    flat = [stop({"step": s, "val_acc": 0.0}) for s in range(0, 100, 10)]
+    assert not any(flat)  # no improvement during the curriculum: not a reason to stop
+    assert [stop({"step": s, "val_acc": 0.0}) for s in (100, 110)] == [False, True]

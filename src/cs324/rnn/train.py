@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--patience",
         type=nonnegative_int,
         default=0,
-        help="stop after N evaluations without a better validation accuracy; 0: never (default: 0)",
+        help="stop after N evaluations without a better validation accuracy (with --curriculum, counted on the "
+        "target length only); 0: never (default: 0)",
     )
     p.add_argument(
         "--curriculum",
@@ -102,6 +103,24 @@ def stage_at(step: int, max_steps: int, n_stages: int) -> int:
     if n_stages == 1:
         return 0
     return min(int(step / (max_steps / 2) * (n_stages - 1)), n_stages - 1)
+
+
+class EarlyStop:
+    """Stop once validation accuracy is 100% for ``hold`` evaluations in a row, or has not improved for
+    ``patience`` evaluations (0: never) counted from step ``patience_from``: while a curriculum trains on
+    shorter palindromes, accuracy at the target length may not move (it can sit at 0) with nothing wrong."""
+
+    def __init__(self, hold: int, patience: int, patience_from: float = 0) -> None:
+        self.hold, self.patience, self.patience_from = hold, patience, patience_from
+        self.full, self.best, self.since_best = 0, -1.0, 0
+
+    def __call__(self, record: dict) -> bool:
+        self.full = self.full + 1 if record["val_acc"] >= 1.0 else 0
+        if record["val_acc"] > self.best:
+            self.best, self.since_best = record["val_acc"], 0
+        elif record["step"] >= self.patience_from:
+            self.since_best += 1
+        return self.full >= self.hold or (self.patience > 0 and self.since_best >= self.patience)
 
 
 def make_model(config: argparse.Namespace) -> nn.Module:
@@ -203,15 +222,8 @@ def main(config: argparse.Namespace):
         loss, acc = evaluate(m, _Batches(data, val_idx), criterion, session.device, config)
         return {"val_loss": loss, "val_acc": acc}
 
-    streak = {"full": 0, "best": -1.0, "since_best": 0}
-
-    def stop_when(record: dict) -> bool:
-        streak["full"] = streak["full"] + 1 if record["val_acc"] >= 1.0 else 0
-        if record["val_acc"] > streak["best"]:
-            streak["best"], streak["since_best"] = record["val_acc"], 0
-        else:
-            streak["since_best"] += 1
-        return streak["full"] >= config.hold or (config.patience > 0 and streak["since_best"] >= config.patience)
+    # with a curriculum, patience counts only from the target length's stage (the second half of the budget)
+    stop_when = EarlyStop(config.hold, config.patience, patience_from=max_steps / 2 if len(stages) > 1 else 0)
 
     result = fit(
         session,
