@@ -250,3 +250,25 @@ def test_early_stop_holds_at_100_percent_and_counts_patience_on_the_target_lengt
     flat = [stop({"step": s, "val_acc": 0.0}) for s in range(0, 100, 10)]
     assert not any(flat)  # no improvement during the curriculum: not a reason to stop
     assert [stop({"step": s, "val_acc": 0.0}) for s in (100, 110)] == [False, True]
+
+
+def test_longest_solved_needs_every_seed_of_at_least_three():
+    from cs324.rnn.analysis import longest_solved, summarise
+
+    rows = [
+        {"variant": "v", "T": T, "seed": s, "best_val_acc": acc}
+        for T, s, acc in [
+            (10, 0, 1.0),
+            (10, 1, 1.0),
+            (10, 2, 0.995),  # solved by all three seeds
+            (20, 0, 1.0),
+            (20, 1, 0.5),
+            (20, 2, 1.0),  # one seed fails
+            (30, 0, 1.0),  # one seed only: not "every seed"
+        ]
+    ]
+    summary = summarise(rows)
+    assert summary["v"][20][3] == 3 and abs(summary["v"][20][0] - 2.5 / 3) < 1e-12
+    assert longest_solved(summary, "v") == 10
+    assert longest_solved(summary, "v", every_seed=False) == 30
+    assert longest_solved(summary, "v", min_seeds=1) == 30 and longest_solved(summary, "missing") is None
