@@ -94,7 +94,9 @@ def plot_curves(folder: Path, path: Path, lengths: list[int], seed: int = 0) -> 
     variants = sorted({p.name.split("_T")[0] for p in (folder / "curves").glob("*.json")})
     fig, axes = plt.subplots(1, len(variants), figsize=(5 * len(variants), 3.8), squeeze=False, constrained_layout=True)
     for ax, variant in zip(axes[0], variants):
-        for T in lengths:
+        files = (folder / "curves").glob(f"{variant}_T*_seed{seed}.json")
+        runs = {int(p.name.split("_T")[1].split("_")[0]) for p in files}
+        for T in sorted(runs & set(lengths)) or sorted(runs):  # the lengths asked for, else all there are
             f = folder / "curves" / f"{variant}_T{T}_seed{seed}.json"
             if f.exists():
                 recs = json.loads(f.read_text())
