@@ -97,10 +97,8 @@ def plot_curves(folder: Path, path: Path, lengths: list[int], seed: int = 0) -> 
         files = (folder / "curves").glob(f"{variant}_T*_seed{seed}.json")
         runs = {int(p.name.split("_T")[1].split("_")[0]) for p in files}
         for T in sorted(runs & set(lengths)) or sorted(runs):  # the lengths asked for, else all there are
-            f = folder / "curves" / f"{variant}_T{T}_seed{seed}.json"
-            if f.exists():
-                recs = json.loads(f.read_text())
-                ax.plot([r["step"] for r in recs], [r["val_acc"] for r in recs], label=f"T={T}")
+            recs = json.loads((folder / "curves" / f"{variant}_T{T}_seed{seed}.json").read_text())
+            ax.plot([r["step"] for r in recs], [r["val_acc"] for r in recs], label=f"T={T}")
         ax.axhline(CHANCE, color="grey", ls="--")
         ax.set_title(f"{variant} (seed {seed})")
         ax.set_xlabel("step")

@@ -16,7 +16,8 @@ training change):
 
 Every point gets the same budget and stopping rule: at most ``--max_steps`` steps of
 batch 128, evaluated every 250 steps, stopped early once validation accuracy holds at
-100% for 3 evaluations or has not improved for ``--patience`` evaluations;
+100% for 3 evaluations or has not improved for ``--patience`` evaluations (for
+``rnn_curriculum`` counted on the target length only);
 ``--data_size`` palindromes (all of them when fewer exist) split 80/20. Reported: the
 best validation accuracy (the ``best.pt`` a user would keep) and the final one. The
 course defaults are not run beyond ``--default_max_T``. Jobs run in parallel worker

@@ -102,7 +102,12 @@ def stage_at(step: int, max_steps: int, n_stages: int) -> int:
     budget equally, the target length has the second half. A pure function of the step (exact resume)."""
     if n_stages == 1:
         return 0
-    return min(int(step / (max_steps / 2) * (n_stages - 1)), n_stages - 1)
+    return min(int(step / target_stage_start(max_steps, n_stages) * (n_stages - 1)), n_stages - 1)
+
+
+def target_stage_start(max_steps: int, n_stages: int) -> float:
+    """The step from which a curriculum trains on the target length (0 without a curriculum)."""
+    return max_steps / 2 if n_stages > 1 else 0
 
 
 class EarlyStop:
@@ -222,8 +227,7 @@ def main(config: argparse.Namespace):
         loss, acc = evaluate(m, _Batches(data, val_idx), criterion, session.device, config)
         return {"val_loss": loss, "val_acc": acc}
 
-    # with a curriculum, patience counts only from the target length's stage (the second half of the budget)
-    stop_when = EarlyStop(config.hold, config.patience, patience_from=max_steps / 2 if len(stages) > 1 else 0)
+    stop_when = EarlyStop(config.hold, config.patience, patience_from=target_stage_start(max_steps, len(stages)))
 
     result = fit(
         session,
