@@ -1,5 +1,6 @@
 """CIFAR-10 data layer (fake data in both formats), the reduced VGG, the CIFAR MLP and trainers."""
 
+import json
 import pickle
 
 import numpy as np
@@ -303,3 +304,37 @@ def cifar_build_optimizer_plain(name: str, model: torch.nn.Module) -> torch.opti
         return torch.optim.RMSprop(params, lr=0.1, momentum=0.9, weight_decay=0.01)
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
     return cls(params, lr=0.1, weight_decay=0.01)
+
+
+def test_ablation_runs_variants_and_tabulates_against_full(npz_dir, tmp_path, capsys):
+    from cs324.cnn import ablation
+
+    argv = ["--out", str(tmp_path / "abl"), "--variants", "full", "none", "--max_steps", "2", "--eval_freq", "1"]
+    argv += ["--device", "cpu", "--extra", "--data_dir", str(npz_dir), "--val_size", "50", "--batch_size", "16"]
+    ablation.main(argv)
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "abl" / "ablation.json").read_text())}
+    assert set(rows) == {"full", "no_tta", "none"}
+    assert rows["full"]["delta_val"] == 0 and rows["full"]["delta_test"] == 0
+    none = rows["none"]
+    assert none["delta_test"] == pytest.approx(none["test_acc"] - rows["full"]["test_acc"])
+    config = json.loads((tmp_path / "abl" / "none" / "config.json").read_text())
+    assert (config["optimizer"], config["augment"], config["tta"], config["max_steps"]) == ("adam", "none", False, 2)
+    metrics = [json.loads(x) for x in (tmp_path / "abl" / "full" / "metrics.jsonl").read_text().splitlines()]
+    assert all(0 <= r["val_acc_no_tta"] <= 1 for r in metrics)  # the free TTA ablation is recorded
+    capsys.readouterr()
+    ablation.main(argv)  # finished variants are kept, not retrained
+    assert capsys.readouterr().out.count("already done") == 2
+    assert "| none |" in (tmp_path / "abl" / "ablation.md").read_text()
+
+
+def test_tta_score_also_reports_the_unflipped_accuracy(npz_dir):
+    """One pass gives both: the un-flipped accuracy under --tta equals the accuracy without it."""
+    from cs324.cifar import evaluate_split
+
+    torch.manual_seed(0)
+    loader = CifarLoader(load_cifar10(npz_dir), val_size=50, batch_size=16, augment="none")
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10)).eval()
+    with torch.inference_mode():
+        plain, tta = evaluate_split(model, loader, "val", tta=False), evaluate_split(model, loader, "val", tta=True)
+    assert plain.acc == plain.acc_plain and tta.acc_plain == plain.acc
+    assert tta.loss != plain.loss and plain.confusion.sum() == tta.confusion.sum() == 50
