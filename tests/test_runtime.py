@@ -94,6 +94,9 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     assert r.returncode == 0, r.stderr
     assert same_weights(weights(full), weights(killed))
     assert metrics(full) == metrics(killed)
+    walls = [r["wall_time"] for r in metrics(killed, drop_time=False)]
+    assert walls == sorted(walls), "wall_time continues across the resume (training time, pause excluded)"
+    assert torch.load(killed / "last.pt", weights_only=False)["wall_time"] >= walls[-1]
 
 
 def test_ctrl_c_saves_and_resume_completes(tmp_path):

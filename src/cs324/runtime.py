@@ -423,6 +423,9 @@ def fit(
     out = session.out
     start_step, best, records = 0, None, []
     running = {"loss": 0.0, "correct": 0.0, "seen": 0}
+    # Time and images of the segments before a resume, so wall_time and samples_per_s cover the whole run
+    # (training time: the pause between interruption and resume is not counted).
+    wall_before, samples_before = 0.0, 0
     if session.resume and out is not None:
         ckpt = load_checkpoint(out / "last.pt")
         _check_same_run(ckpt.get("config", {}), session.config)
@@ -437,6 +440,11 @@ def fit(
         _set_rng_state(ckpt["rng"])
         start_step, best, running = ckpt["step"], ckpt.get("best"), ckpt["running"]
         records = [r for r in read_metrics(out) if r["step"] <= start_step]
+        if "wall_time" in ckpt:
+            wall_before, samples_before = ckpt["wall_time"], ckpt["samples"]
+        elif records:  # a checkpoint from before this was saved: the last evaluation's figures
+            wall_before = records[-1].get("wall_time") or 0.0
+            samples_before = round((records[-1].get("samples_per_s") or 0.0) * wall_before)
         if session.is_main:
             _atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
         session.log(f"resumed from {out / 'last.pt'} at step {start_step}")
@@ -455,6 +463,8 @@ def fit(
                 "best": best,
                 "running": running,
                 "config": session.config,
+                "wall_time": wall_before + time.perf_counter() - t_start,
+                "samples": samples_before + samples,
             },
         )
 
@@ -472,9 +482,9 @@ def fit(
             record["train_acc"] = running["correct"] / running["seen"]
         record.update({k: float(v) for k, v in metrics.items()})
         record["lr"] = optimizer.param_groups[0]["lr"]
-        elapsed = time.perf_counter() - t_start
+        elapsed = wall_before + time.perf_counter() - t_start
         record["wall_time"] = round(elapsed, 3)
-        record["samples_per_s"] = round(samples / elapsed, 1) if elapsed > 0 else None
+        record["samples_per_s"] = round((samples_before + samples) / elapsed, 1) if elapsed > 0 else None
         running = {"loss": 0.0, "correct": 0.0, "seen": 0}
         records.append(record)
         if out is not None and session.is_main:
