@@ -338,3 +338,67 @@ def test_tta_score_also_reports_the_unflipped_accuracy(npz_dir):
         plain, tta = evaluate_split(model, loader, "val", tta=False), evaluate_split(model, loader, "val", tta=True)
     assert plain.acc == plain.acc_plain and tta.acc_plain == plain.acc
     assert tta.loss != plain.loss and plain.confusion.sum() == tta.confusion.sum() == 50
+
+
+def test_progressive_phases_parse_and_pick_the_size():
+    import argparse
+
+    from cs324.cifar import check_phases, parse_phase, resize_batch, train_size
+    from cs324.runtime import UsageError
+
+    phases = [parse_phase("16:0.3"), parse_phase("24:0.6")]
+    assert phases == [(16, 0.3), (24, 0.6)]
+    assert [train_size(s, 100, phases) for s in (0, 29, 30, 59, 60, 99)] == [16, 16, 24, 24, 32, 32]
+    for bad in ("16", "x:0.3", "40:0.5", "16:0", "16:1.5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_phase(bad)
+    with pytest.raises(UsageError, match="increasing"):
+        check_phases([(24, 0.6), (16, 0.3)])
+    x = torch.rand(2, 3, 32, 32)
+    assert resize_batch(x, 32) is x
+    small = resize_batch(x, 16)
+    assert small.shape == (2, 3, 16, 16)
+    assert torch.allclose(small.mean((2, 3)), x.mean((2, 3)), atol=0.02)  # a low-pass filter keeps the mean
+    assert small.std() < 0.8 * x.std()  # and averages away pixel noise (antialiasing)
+    assert torch.allclose(resize_batch(torch.full((1, 3, 32, 32), 0.7), 24), torch.full((1, 3, 24, 24), 0.7))
+    assert CNN(3, 10)(resize_batch(x, 24)).shape == (2, 10)  # the 3x3/2 pools take any size down to 1x1
+
+
+def test_whitening_filters_decorrelate_the_patches():
+    from cs324.cifar import init_whitening
+
+    torch.manual_seed(0)
+    mix = torch.tensor([[1.0, 0.8, 0.6], [0.0, 0.6, 0.5], [0.0, 0.0, 0.3]])  # correlated channels
+    images = torch.einsum("ij,bjhw->bihw", mix, torch.randn(64, 3, 16, 16))
+    conv = torch.nn.Conv2d(3, 64, 3, padding=0)
+    untouched = conv.weight[54:].detach().clone()
+    assert init_whitening(conv, images, eps=0.0) == 54  # 27 patch dimensions, +- each
+    assert not conv.weight.requires_grad
+    with torch.no_grad():
+        out = (conv(images) - conv.bias.view(1, -1, 1, 1))[:, :27].permute(0, 2, 3, 1).reshape(-1, 27)
+    cov = torch.cov(out.T)
+    assert torch.allclose(cov, torch.eye(27), atol=0.02)  # unit variance, uncorrelated
+    assert torch.equal(conv.weight[27:54], -conv.weight[:27]) and torch.equal(conv.weight[54:], untouched)
+
+
+def test_cnn_trains_with_whitening_and_progressive_resizing(npz_dir, tmp_path):
+    """The frozen first layer stays as initialised; the low-resolution phases run; eval is at 32 px."""
+    import json
+
+    out = tmp_path / "run"
+    cnn_train.main(
+        ["--data_dir", str(npz_dir), "--max_steps", "6", "--eval_freq", "3", "--val_size", "50"]
+        + ["--batch_size", "16", "--device", "cpu", "--quiet", "--recipe", "best", "--out", str(out)]
+        + ["--whiten", "--progressive", "16:0.34", "24:0.67"]
+    )
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 3, 6] and all(0 <= r["val_acc"] <= 1 for r in records)
+    from cs324.cifar import init_whitening
+
+    loader = CifarLoader(load_cifar10(npz_dir), val_size=50, batch_size=16, augment="none")
+    expected = torch.nn.Conv2d(3, 64, 3, padding=1)
+    init_whitening(expected, loader.normalise(loader.x["train"][:2000]))
+    trained = torch.load(out / "last.pt", weights_only=False)["model"]["features.0.0.weight"]
+    assert torch.allclose(trained[:54], expected.weight[:54], atol=1e-6)  # whitened, and frozen in training
+    config = json.loads((out / "config.json").read_text())
+    assert config["whiten"] is True and config["progressive"] == [[16, 0.34], [24, 0.67]]

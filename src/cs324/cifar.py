@@ -117,6 +117,63 @@ def lr_factor(step: int, max_steps: int, schedule: str, warmup: float = 0.2) -> 
     return max(0.0, (1 - progress) / (1 - warmup))
 
 
+def parse_phase(text: str) -> tuple[int, float]:
+    """``SIZE:FRACTION`` for ``--progressive``: train at SIZE px until FRACTION of the steps."""
+    try:
+        size, fraction = text.split(":")
+        phase = int(size), float(fraction)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SIZE:FRACTION such as 16:0.3, got {text!r}") from None
+    if not 1 <= phase[0] <= 32 or not 0 < phase[1] <= 1:
+        raise argparse.ArgumentTypeError(f"SIZE must be in 1..32 and FRACTION in (0, 1], got {text!r}")
+    return phase
+
+
+def check_phases(phases: list[tuple[int, float]]) -> None:
+    """Phases must end in increasing order of steps; raises ``UsageError`` otherwise."""
+    ends = [fraction for _, fraction in phases]
+    if ends != sorted(ends) or len(set(ends)) != len(ends):
+        raise UsageError(f"--progressive phases must end at increasing fractions, got {ends}")
+
+
+def train_size(step: int, max_steps: int, phases: list[tuple[int, float]], full: int = 32) -> int:
+    """Image side at ``step`` under progressive resizing: the first phase not yet over, else ``full``."""
+    for size, fraction in phases:
+        if step < fraction * max_steps:
+            return size
+    return full
+
+
+def resize_batch(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Downsample a (B, C, H, W) batch to ``size`` x ``size`` (bilinear with antialiasing = area-like)."""
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+def init_whitening(conv: nn.Conv2d, images: torch.Tensor, eps: float = 5e-4) -> int:
+    """Set the first filters of ``conv`` to the whitening basis of its input patches, and freeze them.
+
+    The covariance of the k x k patches of ``images`` (N, C, H, W) has eigenvectors v_i and eigenvalues
+    l_i; filter pairs +-v_i / sqrt(l_i + eps) (largest first, as many pairs as half the output channels
+    allow) make the first layer decorrelate its input from step 0, as the airbench trainers do with
+    2x2 patches. The remaining filters keep their initialisation. The whole weight is frozen.
+    Returns the number of whitening filters set.
+    """
+    k = conv.kernel_size
+    patches = F.unfold(images.float(), k).transpose(1, 2).reshape(-1, conv.in_channels * k[0] * k[1])
+    patches = patches - patches.mean(0)
+    cov = (patches.T @ patches / len(patches)).double()  # (d, d)
+    eigenvalues, eigenvectors = torch.linalg.eigh(cov)  # ascending
+    basis = (eigenvectors.T / torch.sqrt(eigenvalues.clamp(min=0) + eps)[:, None]).flip(0)  # largest first
+    n = min(conv.out_channels // 2, len(basis))
+    filters = torch.cat([basis[:n], -basis[:n]]).view(2 * n, conv.in_channels, *k)
+    with torch.no_grad():
+        conv.weight[: 2 * n] = filters.to(conv.weight)
+    conv.weight.requires_grad_(False)
+    return 2 * n
+
+
 class SplitScore(NamedTuple):
     loss: float  # mean cross-entropy of the scored logits
     acc: float
@@ -154,6 +211,8 @@ def train_cifar(
 
     The model is built only after the session has seeded every generator, so ``--seed`` fixes the
     initial weights too (a model built before would start from whatever the global RNG held)."""
+    phases = getattr(config, "progressive", None) or []
+    check_phases(phases)
     try:
         arrays = load_cifar10(config.data_dir, download=config.download)
     except CifarDataError as e:
@@ -171,7 +230,13 @@ def train_cifar(
         )
     except CifarDataError as e:
         raise UsageError(str(e)) from None
-    model = prepare_model(session, build_model(), channels_last=channels_last)
+    model = build_model()
+    if getattr(config, "whiten", False):
+        first_conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        if first_conv is None:
+            raise UsageError("--whiten needs a model with a convolution")
+        init_whitening(first_conv, loader.normalise(loader.x["train"][:2000]).cpu())
+    model = prepare_model(session, model, channels_last=channels_last)
     optimizer = build_optimizer(config, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, config.max_steps, config.schedule, config.warmup)
@@ -180,6 +245,8 @@ def train_cifar(
 
     def get_batch(step: int):
         x, y = loader.train_batch(step)
+        if phases:
+            x = resize_batch(x, train_size(step, config.max_steps, phases))
         return (x.contiguous(memory_format=torch.channels_last) if channels_last else x), y
 
     def evaluate(m: nn.Module) -> dict:
