@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Part II on a GPU, alone on it (nothing else running): epoch time and accuracy of the reduced VGG's
 # best recipe with bf16 autocast and the whole data set held on the GPU (the data layer keeps the
-# uint8 splits on the training device and augments whole batches there). Then the best-recipe ablation
-# (python -m cs324.cnn.ablation) at the budget of the 90-minute CPU run, 3,900 steps of 128, into
-# RESULTS_DIR/ablation (about 8 x 30 s on an H200).
+# uint8 splits on the training device and augments whole batches there). Then the ablation of the
+# 90-minute CPU recipe (python -m cs324.cnn.ablation --recipe best_cpu: its 4,800 steps of 128, one
+# ingredient out at a time, whitening and progressive resizing included) into RESULTS_DIR/ablation
+# (about 10 x 40 s on an H200).
 # Usage: CIFAR10_DIR=<folder with cifar10.npz> bash experiments/gpu_cnn_timing.sh [RESULTS_DIR] [quick]
 #   RESULTS_DIR defaults to results/part2_cnn_gpu; "quick" is a 4-step dry run on the CPU.
 set -eu
@@ -14,10 +15,10 @@ PY=${PY:-python3}
 mkdir -p "$W"
 if [ -n "$QUICK" ]; then
   FLAGS="--device cpu --max_steps 4 --eval_freq 2 --val_size 500 --eval_limit 200"
-  ABLATION="--device cpu --max_steps 4 --eval_freq 2 --extra --val_size 500 --eval_limit 200"
+  ABLATION="--recipe best_cpu --device cpu --max_steps 4 --eval_freq 2 --extra --val_size 500 --eval_limit 200"
 else
   FLAGS="--device cuda --amp"
-  ABLATION="--device cuda --max_steps 3900 --eval_freq 1300"
+  ABLATION="--recipe best_cpu --device cuda"
 fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no GPU"
   $PY -c "import torch, platform; print('torch', torch.__version__, 'python', platform.python_version())"; } > "$W/machine.txt"

@@ -327,6 +327,22 @@ def test_ablation_runs_variants_and_tabulates_against_full(npz_dir, tmp_path, ca
     assert "| none |" in (tmp_path / "abl" / "ablation.md").read_text()
 
 
+def test_ablation_of_the_cpu_recipe_takes_out_whitening_and_resizing(npz_dir, tmp_path, capsys):
+    from cs324.cnn import ablation
+
+    out = tmp_path / "abl"
+    argv = ["--recipe", "best_cpu", "--out", str(out), "--variants", "no_whiten", "no_progressive", "none"]
+    argv += ["--max_steps", "2", "--device", "cpu", "--extra", "--data_dir", str(npz_dir), "--val_size", "50"]
+    ablation.main(argv + ["--batch_size", "16"])
+    config = {v: json.loads((out / v / "config.json").read_text()) for v in ("no_whiten", "no_progressive", "none")}
+    assert config["no_whiten"]["whiten"] is False and config["no_whiten"]["progressive"] == [[16, 0.35], [24, 0.65]]
+    assert config["no_progressive"]["whiten"] is True and config["no_progressive"]["progressive"] == []
+    assert config["none"]["whiten"] is False and config["none"]["progressive"] == []
+    with pytest.raises(SystemExit):  # no-ops for the GPU recipe: refused, not run
+        ablation.main(["--out", str(tmp_path / "x"), "--variants", "no_whiten"])
+    assert "apply only to --recipe best_cpu" in capsys.readouterr().err
+
+
 def test_tta_score_also_reports_the_unflipped_accuracy(npz_dir):
     """One pass gives both: the un-flipped accuracy under --tta equals the accuracy without it."""
     from cs324.cifar import evaluate_split

@@ -123,3 +123,24 @@ def test_cnn_best_recipe_cpu_run_is_the_recipe_only_shortened():
     last = json.loads((folder / "best_cpu_90min/metrics.jsonl").read_text().splitlines()[-1])
     assert cpu_config["device_resolved"] == "cpu" and cpu_config["max_steps"] < gpu_config["max_steps"]
     assert last["step"] == cpu_config["max_steps"] and 0 < best["test_acc"] <= 1
+
+
+def test_cnn_cpu_recipe_run_is_the_recipe_within_90_minutes():
+    """Issue 5's CPU recipe (--recipe best_cpu): run as committed, finished, on the CPU, within 90 minutes.
+    (Its accuracy is below the issue's 92% floor; the README and notebook say so from these files.)"""
+    import json
+
+    import pytest
+
+    from cs324.cnn.cnn_train import RECIPES
+
+    run = ROOT / "results/part2_cnn/best_cpu"
+    if not (run / "metrics.jsonl").exists():
+        pytest.skip("the CPU recipe's run has not been committed yet")
+    best, config = chosen(run)
+    recipe = json.loads(json.dumps(RECIPES["best_cpu"]))  # tuples -> lists, as in config.json
+    assert {k: config[k] for k in recipe} == recipe and config["recipe"] == "best_cpu"
+    assert config["device_resolved"] == "cpu" and not config["eval_limit"]
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == config["max_steps"] and last["wall_time"] <= 90 * 60
+    assert 0.8 < best["val_acc"] < 1 and 0.8 < best["test_acc"] < 1

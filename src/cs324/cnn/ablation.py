@@ -2,10 +2,12 @@
 
     python -m cs324.cnn.ablation --out results/part2_cnn_ablation              # 8,800 steps each (GPU: ~1 min a run)
     python -m cs324.cnn.ablation --out runs/abl --max_steps 1000 --device cpu  # a shorter budget
+    python -m cs324.cnn.ablation --recipe best_cpu --out runs/abl_cpu          # + no_whiten, no_progressive
 
-Every variant is ``cnn_train --recipe best`` with the flags below changed; ``none`` takes
+Every variant is ``cnn_train --recipe RECIPE`` with the flags below changed; ``none`` takes
 every ingredient out at once (the skeleton's Adam 1e-4, constant rate, no augmentation,
-batch 128). Flip-at-test-time needs no run of its own: with ``--tta`` every evaluation
+batch 128). The ``best_cpu`` recipe adds two variants: without the whitened first layer and
+without progressive resizing. Flip-at-test-time needs no run of its own: with ``--tta`` every evaluation
 also scores the un-flipped image alone (``val_acc_no_tta``). Variants already finished in
 ``--out`` are kept; an interrupted one resumes. Writes ``ablation.md`` and ``ablation.json``:
 best validation accuracy (which selects the checkpoint) and the test accuracy there,
@@ -34,16 +36,20 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "none": (
         "all of the above out: Adam 1e-4, constant, no augmentation, no TTA",
         ["--optimizer", "adam", "--learning_rate", "1e-4", "--schedule", "constant", "--weight_decay", "0"]
-        + ["--label_smoothing", "0", "--augment", "none", "--no-tta"],
+        + ["--label_smoothing", "0", "--augment", "none", "--no-tta", "--no-whiten", "--progressive"],
     ),
+    "no_whiten": ("first layer: whitened and frozen -> default init, trained", ["--no-whiten"]),
+    "no_progressive": ("16 -> 24 -> 32 px -> 32 px throughout", ["--progressive"]),
 }
+ONLY_FOR = {"no_whiten": "best_cpu", "no_progressive": "best_cpu"}  # no-ops for the other recipes
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("results/part2_cnn_ablation"))
-    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    p.add_argument("--max_steps", type=positive_int, default=8800, help="steps of batch 128 per run")
+    p.add_argument("--recipe", choices=["best", "best_cpu"], default="best", help="the recipe taken apart")
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=None, help="default: all that apply")
+    p.add_argument("--max_steps", type=positive_int, default=None, help="steps per run (default: the recipe's)")
     p.add_argument("--eval_freq", type=positive_int, default=None, help="default: max_steps / 10")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, default=0)
@@ -60,7 +66,7 @@ def run_variant(out: Path, name: str, args: argparse.Namespace) -> None:
         print(f"{name}: already done", flush=True)
         return
     eval_freq = args.eval_freq or max(1, args.max_steps // 10)
-    argv = ["--recipe", "best", "--max_steps", str(args.max_steps), "--eval_freq", str(eval_freq)]
+    argv = ["--recipe", args.recipe, "--max_steps", str(args.max_steps), "--eval_freq", str(eval_freq)]
     argv += ["--device", args.device, "--seed", str(args.seed), "--quiet", "--out", str(run)]
     argv += VARIANTS[name][1] + list(args.extra)
     argv += ["--resume"] if (run / "last.pt").exists() else ["--overwrite"]
@@ -108,13 +114,20 @@ def table_markdown(rows: list[dict], n_test: int | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    applicable = [v for v in VARIANTS if ONLY_FOR.get(v, args.recipe) == args.recipe]
+    if args.variants is None:
+        args.variants = applicable
+    elif not_applicable := [v for v in args.variants if v not in applicable]:
+        parser.error(f"variant(s) {', '.join(not_applicable)} apply only to --recipe best_cpu")
+    args.max_steps = args.max_steps or cnn_train.RECIPES[args.recipe]["max_steps"]
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "COMMAND.txt", "a") as f:
         f.write("python -m cs324.cnn.ablation " + " ".join(argv if argv is not None else sys.argv[1:]) + "\n")
     for name in args.variants:
         run_variant(args.out, name, args)
-    rows = summarise(args.out, list(VARIANTS))
+    rows = summarise(args.out, applicable)
     confusion = args.out / "full" / "confusion_test.json"
     n_test = json.loads(confusion.read_text())["n_test"] if confusion.exists() else None
     (args.out / "ablation.json").write_text(json.dumps(rows, indent=1) + "\n")
