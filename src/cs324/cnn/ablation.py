@@ -26,7 +26,7 @@ from cs324.cnn import cnn_train
 from cs324.runtime import read_metrics
 
 VARIANTS: dict[str, tuple[str, list[str]]] = {
-    "full": ("the best recipe", []),
+    "full": ("the recipe as it is", []),
     "no_label_smoothing": ("label smoothing 0.1 -> 0", ["--label_smoothing", "0"]),
     "no_weight_decay": ("weight decay 5e-4 -> 0", ["--weight_decay", "0"]),
     "no_crop": ("flip + crop -> flip only", ["--augment", "flip"]),
