@@ -21,6 +21,7 @@ demo: setup
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check src tests benchmarks notebooks
 
 test: lint
 	$(VENV)/bin/pytest -q

@@ -418,3 +418,56 @@ def test_cnn_trains_with_whitening_and_progressive_resizing(npz_dir, tmp_path):
     assert torch.allclose(trained[:54], expected.weight[:54], atol=1e-6)  # whitened, and frozen in training
     config = json.loads((out / "config.json").read_text())
     assert config["whiten"] is True and config["progressive"] == [[16, 0.34], [24, 0.67]]
+
+
+def test_tta_translate_moves_pixels_and_fills_with_zeros():
+    from cs324.cnn.tta import SCHEMES, translate
+
+    x = torch.arange(1, 17, dtype=torch.uint8).view(1, 1, 4, 4)
+    down = translate(x, 1, 1)
+    assert torch.equal(down[0, 0, 1:, 1:], x[0, 0, :3, :3]) and down[0, 0, 0].sum() == down[0, 0, :, 0].sum() == 0
+    up = translate(x, -2, 0)
+    assert torch.equal(up[0, 0, :2], x[0, 0, 2:]) and up[0, 0, 2:].sum() == 0
+    assert translate(x, 0, 0) is x
+    assert all(abs(sum(w.values()) - 1) < 1e-12 for w in SCHEMES.values())
+
+
+def test_tta_schemes_are_scored_and_chosen_on_validation():
+    from cs324.cnn.tta import score_schemes, select
+
+    targets = torch.tensor([0, 1, 2, 3])
+    right, wrong = torch.eye(4) * 4, torch.eye(4).roll(1, 1) * 4  # logits voting for the target / another class
+    logits = {(0, 0, False): wrong, (0, 0, True): right * 1.5}  # the mirror outvotes the plain image
+    for d in (1, -1, 2, -2):
+        logits[(d, d, False)] = logits[(d, d, True)] = right
+    scores = score_schemes(logits, targets)
+    assert scores["none"]["acc"] == 0 and scores["flip"]["acc"] == 1 and scores["flip_shift2"]["acc"] == 1
+    assert scores["flip_shift1"]["views"] == 6 and scores["none"]["views"] == 1
+    assert select(scores) == "flip"  # ties go to the scheme with fewer views
+    assert select({"flip": {"acc": 0.5, "views": 2}, "flip_shift1": {"acc": 0.6, "views": 6}}) == "flip_shift1"
+
+
+def test_tta_rescoring_a_run_matches_its_training_evaluation(npz_dir, tmp_path, capsys):
+    """'flip' re-scores a checkpoint exactly as training's --tta did, 'none' as its un-flipped score."""
+    from cs324.cnn import tta
+
+    run = tmp_path / "run"
+    cnn_train.main(
+        ["--data_dir", str(npz_dir), "--max_steps", "4", "--eval_freq", "2", "--val_size", "50", "--recipe"]
+        + ["best", "--batch_size", "16", "--device", "cpu", "--quiet", "--tta", "--out", str(run)]
+    )
+    tta.main([str(run), "--checkpoint", "last.pt", "--data_dir", str(npz_dir)])
+    result = json.loads((run / "tta.json").read_text())
+    last = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][-1]
+    flip, plain = result["schemes"]["flip"], result["schemes"]["none"]
+    assert flip["val_acc"] == last["val_acc"] and flip["test_acc"] == last["test_acc"]
+    assert flip["val_loss"] == pytest.approx(last["val_loss"], rel=1e-5)
+    assert flip["test_loss"] == pytest.approx(last["test_loss"], rel=1e-5)
+    assert plain["val_acc"] == last["val_acc_no_tta"] and result["step"] == 4 and result["n_test"] == 50
+    chosen = result["selected_on_val"]
+    assert result["val_acc"] == max(s["val_acc"] for s in result["schemes"].values())
+    assert result["test_acc"] == result["schemes"][chosen]["test_acc"]
+    assert f"selected on validation: {chosen}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        tta.main([str(tmp_path / "nowhere")])
+    assert e.value.code == 2 and "no checkpoint" in capsys.readouterr().err

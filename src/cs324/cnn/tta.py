@@ -1,0 +1,169 @@
+"""Test-time augmentation of a trained CNN: mirror and small translations, the scheme chosen on validation.
+
+    python -m cs324.cnn.tta results/part2_cnn/best_cpu_90min      # scores RUN/best.pt, writes RUN/tta.json
+
+Training evaluates with the image and its mirror (``--tta``). This scores a finished run's
+checkpoint under every scheme below on the validation and the test split, picks the scheme with
+the best *validation* accuracy (ties: fewer views) and reports the test accuracy there, so the
+choice never looks at the test split. Translations shift the uint8 image by whole pixels with zero
+fill, as the training crops pad with zeros; as in the airbench trainers, the untranslated pair keeps
+half the weight and the translated views share the other half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from cs324.cli import ArgumentParser
+from cs324.cnn.cnn_model import CNN
+from cs324.data.cifar10 import CifarDataError, CifarLoader, load_cifar10
+from cs324.runtime import UsageError, cli, load_checkpoint
+
+View = tuple[int, int, bool]  # (rows down, columns right, mirrored)
+
+
+def _scheme(shift: int) -> dict[View, float]:
+    views = {(0, 0, False): 0.25, (0, 0, True): 0.25}
+    for d in (shift, -shift):
+        for mirrored in (False, True):
+            views[(d, d, mirrored)] = 0.125
+    return views
+
+
+SCHEMES: dict[str, dict[View, float]] = {
+    "none": {(0, 0, False): 1.0},
+    "flip": {(0, 0, False): 0.5, (0, 0, True): 0.5},
+    "flip_shift1": _scheme(1),
+    "flip_shift2": _scheme(2),
+}
+
+
+def translate(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """Shift a (B, C, H, W) batch so that pixel (i, j) moves to (i + dy, j + dx); zeros fill the gap."""
+    if dy == 0 and dx == 0:
+        return x
+    p = max(abs(dy), abs(dx))
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (p, p, p, p))
+    return padded[..., p - dy : p - dy + h, p - dx : p - dx + w]
+
+
+@torch.inference_mode()
+def view_logits(
+    model: nn.Module, loader: CifarLoader, split: str, views: list[View], channels_last: bool = False
+) -> dict[View, torch.Tensor]:
+    """The model's logits (N, classes) of every image of ``split`` under each view."""
+    model.eval()
+    x_all = loader.x[split]
+    out: dict[View, list[torch.Tensor]] = {v: [] for v in views}
+    for start in range(0, len(x_all), loader.eval_batch_size):
+        x = x_all[start : start + loader.eval_batch_size]
+        for dy, dx, mirrored in views:
+            v = loader.normalise(translate(x, dy, dx))
+            if mirrored:
+                v = v.flip(3)
+            if channels_last:
+                v = v.contiguous(memory_format=torch.channels_last)
+            out[(dy, dx, mirrored)].append(model(v).float())
+    return {v: torch.cat(chunks) for v, chunks in out.items()}
+
+
+def score_schemes(logits: dict[View, torch.Tensor], targets: torch.Tensor) -> dict[str, dict]:
+    """Accuracy and cross-entropy of each scheme's weighted mean of logits."""
+    scores = {}
+    for name, weights in SCHEMES.items():
+        mean = sum(w * logits[v] for v, w in weights.items())
+        scores[name] = {
+            "acc": (mean.argmax(1) == targets).sum().item() / len(targets),
+            "loss": F.cross_entropy(mean, targets).item(),
+            "views": len(weights),
+        }
+    return scores
+
+
+def select(val_scores: dict[str, dict]) -> str:
+    """The scheme with the best validation accuracy; among equals, the one with fewer views."""
+    return max(val_scores, key=lambda name: (val_scores[name]["acc"], -val_scores[name]["views"]))
+
+
+def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = None) -> dict:
+    """Score ``run/checkpoint`` under every scheme; returns (and writes to ``run/tta.json``) the table."""
+    path = run / checkpoint
+    if not path.is_file():
+        raise UsageError(f"no checkpoint {path}: give the folder of a finished cnn_train run")
+    ckpt = load_checkpoint(path)
+    config = ckpt.get("config") or {}
+    if not config.get("val_size"):
+        raise UsageError(f"{path} was trained without a validation split: nothing to choose a scheme on")
+    try:
+        arrays = load_cifar10(data_dir or config.get("data_dir"))
+        loader = CifarLoader(arrays, val_size=config["val_size"], augment="none", seed=config.get("seed", 0))
+    except CifarDataError as e:
+        raise UsageError(str(e)) from None
+    model = CNN(3, 10)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, RuntimeError) as e:
+        raise UsageError(f"{path} does not hold the course's CNN: {type(e).__name__}: {e}") from None
+    channels_last = not config.get("no_channels_last", True)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    views = sorted({v for weights in SCHEMES.values() for v in weights})
+    table = {}
+    for split in ("val", "test"):
+        table[split] = score_schemes(view_logits(model, loader, split, views, channels_last), loader.y[split])
+    chosen = select(table["val"])
+    result = {
+        "run": str(run),
+        "checkpoint": checkpoint,
+        "step": ckpt.get("step"),
+        "n_val": len(loader.y["val"]),
+        "n_test": len(loader.y["test"]),
+        "schemes": {
+            name: {
+                "val_acc": table["val"][name]["acc"],
+                "test_acc": table["test"][name]["acc"],
+                "val_loss": table["val"][name]["loss"],
+                "test_loss": table["test"][name]["loss"],
+                "views": table["val"][name]["views"],
+            }
+            for name in SCHEMES
+        },
+        "selected_on_val": chosen,
+        "val_acc": table["val"][chosen]["acc"],
+        "test_acc": table["test"][chosen]["acc"],
+        "recorded_val_acc": (ckpt.get("record") or {}).get("val_acc"),
+    }
+    (run / "tta.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run", type=Path, help="a cnn_train run folder")
+    p.add_argument("--checkpoint", default="best.pt", help="file in the run folder (default: best.pt)")
+    p.add_argument("--data_dir", default=None, help="default: the run's, else $CIFAR10_DIR, else ./data")
+    return p
+
+
+@cli
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    result = evaluate_run(args.run, args.checkpoint, args.data_dir)
+    print(f"{'scheme':<12} {'views':>5} {'val acc':>8} {'test acc':>8}")
+    for name, s in result["schemes"].items():
+        print(f"{name:<12} {s['views']:>5} {s['val_acc']:>8.4f} {s['test_acc']:>8.4f}")
+    print(
+        f"selected on validation: {result['selected_on_val']} -> val {result['val_acc']:.4f}, "
+        f"test {result['test_acc']:.4f} ({result['n_test']} test images, step {result['step']})"
+    )
+
+
+if __name__ == "__main__":
+    main()
