@@ -144,3 +144,45 @@ def test_cnn_cpu_recipe_run_is_the_recipe_within_90_minutes():
     last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["step"] == config["max_steps"] and last["wall_time"] <= 90 * 60
     assert 0.8 < best["val_acc"] < 1 and 0.8 < best["test_acc"] < 1
+
+
+def test_cnn_whitening_only_cpu_run_is_the_recipe_plus_whitening_within_90_minutes():
+    """The CPU recipe's ingredients apart: the best recipe + --whiten alone (no resizing), sized for 90 minutes."""
+    import json
+
+    import pytest
+
+    run = ROOT / "results/part2_cnn/best_whiten"
+    if not (run / "metrics.jsonl").exists():
+        pytest.skip("the whitening-only CPU run has not been committed yet")
+    _, gpu_config = chosen(ROOT / "results/part2_cnn/best")
+    best, config = chosen(run)
+    where = {"out", "threads", "overwrite", "resume", "quiet", "device", "device_resolved", "torch_version"}
+    where |= {"amp_active", "python", "eval_limit", "max_steps", "eval_freq", "whiten", "progressive"}
+    assert same_config(gpu_config, config, where) and config["recipe"] == "best"
+    assert config["whiten"] is True and config["progressive"] == [] and not config["eval_limit"]
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert config["device_resolved"] == "cpu" and last["step"] == config["max_steps"]
+    assert last["wall_time"] <= 90 * 60 and 0.8 < best["val_acc"] < 1
+
+
+def test_committed_tta_tables_choose_on_validation():
+    """Every committed tta.json (python -m cs324.cnn.tta RUN): its 'flip' row re-scores the checkpoint as
+    training did, and the reported test accuracy is the one of the scheme with the best validation accuracy."""
+    import json
+
+    import pytest
+
+    tables = sorted((ROOT / "results/part2_cnn").glob("*/tta.json"))
+    if not tables:
+        pytest.skip("no TTA table committed yet")
+    for path in tables:
+        table = json.loads(path.read_text())
+        schemes = table["schemes"]
+        best, _ = chosen(path.parent)
+        assert table["checkpoint"] == "best.pt" and table["step"] == best["step"]
+        assert abs(schemes["flip"]["val_acc"] - best["val_acc"]) <= 0.002, path
+        assert abs(schemes["flip"]["test_acc"] - best["test_acc"]) <= 0.002, path
+        top = max(s["val_acc"] for s in schemes.values())
+        assert table["val_acc"] == top == schemes[table["selected_on_val"]]["val_acc"]
+        assert table["test_acc"] == schemes[table["selected_on_val"]]["test_acc"] and table["n_test"] == 1000
