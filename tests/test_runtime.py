@@ -261,3 +261,53 @@ def test_compile_flag_runs_on_cpu(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert metrics(tmp_path)[-1]["step"] == 20
+
+
+def test_ema_is_what_evaluation_scores_and_best_pt_holds(tmp_path):
+    """One weight, gradient 1, SGD lr 1: w_k = w_0 - k. The average follows AveragedModel's rule (its first
+    update copies w_1, then e_k = d e_(k-1) + (1 - d) w_k), every evaluation sees it, best.pt keeps it."""
+    import argparse
+
+    from cs324.runtime import fit, start_session
+
+    args = argparse.Namespace(device="cpu", seed=0, out=str(tmp_path / "run"), quiet=True)
+    session = start_session(args)
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(10.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    batch = lambda step: (torch.zeros(1, 1), torch.zeros(1, dtype=torch.long))
+    loss_fn = lambda logits, targets: model.weight.sum() + 0 * logits.sum()
+    seen = []
+
+    def evaluate(m):
+        seen.append(m.weight.item())
+        return {"val_acc": -m.weight.item()}  # 'best' = the smallest average: the last one
+
+    result = fit(session, model, optimizer, batch, loss_fn, evaluate, max_steps=4, eval_freq=2, ema=0.5)
+    raw = [10.0 - k for k in range(5)]
+    expected = [raw[0], raw[1]]
+    for k in (2, 3, 4):
+        expected.append(0.5 * expected[-1] + 0.5 * raw[k])
+    assert seen == [expected[0], expected[2], expected[4]] and model.weight.item() == raw[4]
+    assert result.scored_model is not model and result.scored_model.weight.item() == expected[4]
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    last = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert best["model"]["weight"].item() == expected[4] and last["model"]["weight"].item() == raw[4]
+    assert last["ema"]["module.weight"].item() == expected[4] and last["ema"]["n_averaged"].item() == 4
+
+
+def test_ema_resumes_the_same_average(tmp_path):
+    """Interrupted (here: 2 of 4 steps, then --resume) = uninterrupted, average included; a bad decay is one line."""
+    r = run_module(TRAINER, *BASE[:1], "4", *BASE[2:], "--ema", "0.9", "--out", str(tmp_path / "full"))
+    assert r.returncode == 0, r.stderr
+    base = [*BASE[:1], "2", *BASE[2:], "--ema", "0.9", "--out", str(tmp_path / "cut")]
+    assert run_module(TRAINER, *base).returncode == 0
+    r = run_module(TRAINER, *BASE[:1], "4", *BASE[2:], "--ema", "0.9", "--out", str(tmp_path / "cut"), "--resume")
+    assert r.returncode == 0, r.stderr
+    full, cut = (torch.load(tmp_path / n / "last.pt", weights_only=False) for n in ("full", "cut"))
+    assert same_weights(full["ema"], cut["ema"]) and same_weights(full["model"], cut["model"])
+    final = lambda run: {k: metrics(run)[-1][k] for k in ("step", "test_loss", "test_acc")}  # scored on the average
+    assert final(tmp_path / "full") == final(tmp_path / "cut")
+    r = run_module(TRAINER, *BASE, "--ema", "1.5", "--out", str(tmp_path / "bad"))
+    assert r.returncode == 2 and "[0, 1)" in r.stderr and "Traceback" not in r.stderr

@@ -272,6 +272,7 @@ def train_cifar(
         steps_per_epoch=loader.steps_per_epoch,
     )
     if session.out is not None and session.is_main:
+        model = result.scored_model or model
         model.eval()
         with torch.inference_mode(), session.autocast():
             _, acc, confusion, _ = evaluate_split(model, loader, "test", config.tta, channels_last)

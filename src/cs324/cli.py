@@ -35,6 +35,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def decay(text: str) -> float:
+    """A moving-average decay: a number in [0, 1) (0 turns the average off)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
+
+
 def hidden_units(text: str) -> list[int]:
     """'20' -> [20]; '512,512' -> [512, 512]; '' -> [] (no hidden layer)."""
     if text.strip() == "":

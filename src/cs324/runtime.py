@@ -42,7 +42,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 import cs324
-from cs324.cli import nonnegative_int
+from cs324.cli import decay, nonnegative_int
 
 # Flags that steer a run without changing what it computes: they may differ on resume.
 RUN_CONTROL_KEYS = {
@@ -112,6 +112,14 @@ def add_runtime_args(parser: argparse.ArgumentParser, *, out: str) -> None:
         help="bf16 autocast (CUDA, or CPUs with native bf16)",
     )
     g.add_argument("--compile", action="store_true", help="try torch.compile; falls back with a notice")
+    g.add_argument(
+        "--ema",
+        type=decay,
+        default=0.0,
+        metavar="DECAY",
+        help="score (and keep as best.pt) an exponential moving average of the weights, this decay per step; "
+        "0.999 averages over roughly the last 1,000 steps (default: 0 = off)",
+    )
 
 
 # --------------------------------------------------------------------------- session
@@ -129,6 +137,7 @@ class Session:
     amp: bool = False
     compile: bool = False
     ckpt_every: int = 0
+    ema: float = 0.0  # decay of the moving average of the weights that evaluations score; 0 = off
     rank: int = 0
     world_size: int = 1
     config: dict = field(default_factory=dict)
@@ -212,6 +221,7 @@ def start_session(args: argparse.Namespace, config: dict | None = None) -> Sessi
         amp=amp,
         compile=bool(getattr(args, "compile", False)),
         ckpt_every=int(getattr(args, "ckpt_every", 0)),
+        ema=float(getattr(args, "ema", 0.0)),
         rank=rank,
         world_size=world_size,
         config=config,
@@ -299,7 +309,9 @@ def _check_same_run(saved: dict, current: dict) -> None:
         "threads",
     }
     keys = (set(saved) | set(current)) - ignore
-    differ = sorted(k for k in keys if saved.get(k) != current.get(k))
+    # A flag added after the checkpoint was written, left off (e.g. --ema 0), is the same run.
+    added_off = {k for k in set(current) - set(saved) if current[k] in (None, False, 0, [], "")}
+    differ = sorted(k for k in keys - added_off if saved.get(k) != current.get(k))
     if differ:
         shown = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in differ[:4])
         raise UsageError(f"checkpoint comes from a different config ({shown})")
@@ -314,6 +326,7 @@ class FitResult:
     step_losses: list[float]  # training loss of every step run in this process
     best: dict | None  # the record of the best validation accuracy, if any
     interrupted: bool = False
+    scored_model: nn.Module | None = None  # the model the evaluations scored: the EMA copy under ``ema``
 
 
 class _StopFlag:
@@ -402,6 +415,7 @@ def fit(
     max_norm: float | None = None,
     steps_per_epoch: int | None = None,
     stop_when: Callable[[dict], bool] | None = None,
+    ema: float | None = None,
 ) -> FitResult:
     """Train ``max_steps`` optimizer steps; evaluate at step 0, every ``eval_freq`` and last.
 
@@ -409,6 +423,9 @@ def fit(
     each rank keeps its slice. ``evaluate(model)`` returns metrics such as
     ``{"test_loss": .., "test_acc": .., "val_acc": ..}``; ``best.pt`` follows ``val_acc``.
     ``stop_when(record)`` may end the run early (e.g. validation accuracy at 100%).
+    With ``ema`` (default ``session.ema``, from ``--ema``) > 0, an exponential moving average of the
+    weights and buffers (decay ``ema`` per step, ``torch.optim.swa_utils.AveragedModel``) is what every
+    evaluation scores and ``best.pt`` holds; ``last.pt`` keeps both, so a resumed run continues the average.
     """
     raw_model = model
     train_model: nn.Module = model
@@ -419,6 +436,15 @@ def fit(
             model, device_ids=[session.device.index] if session.device.type == "cuda" else None
         )
     train_model = _maybe_compile(session, train_model)
+    averaged = None
+    ema = session.ema if ema is None else ema
+    if ema:
+        if not 0 < ema < 1:
+            raise UsageError(f"--ema must be in [0, 1), got {ema}")
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        averaged = AveragedModel(raw_model, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True)
+    scored = averaged.module if averaged is not None else raw_model
 
     out = session.out
     start_step, best, records = 0, None, []
@@ -431,6 +457,8 @@ def fit(
         _check_same_run(ckpt.get("config", {}), session.config)
         try:
             raw_model.load_state_dict(ckpt["model"])
+            if averaged is not None:
+                averaged.load_state_dict(ckpt["ema"])
             optimizer.load_state_dict(ckpt["optimizer"])
             if scheduler is not None and ckpt.get("scheduler") is not None:
                 scheduler.load_state_dict(ckpt["scheduler"])
@@ -456,6 +484,7 @@ def fit(
             out / "last.pt",
             {
                 "model": raw_model.state_dict(),
+                **({"ema": averaged.state_dict()} if averaged is not None else {}),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "rng": _rng_state(),
@@ -470,10 +499,10 @@ def fit(
 
     def evaluate_and_log(step: int, t_start: float, samples: int) -> dict:
         nonlocal best, running
-        raw_model.eval()
+        scored.eval()
         with torch.inference_mode(), session.autocast():
-            metrics = evaluate(raw_model)
-        raw_model.train()
+            metrics = evaluate(scored)
+        scored.train()
         record = {"step": step}
         if steps_per_epoch:
             record["epoch"] = round(step / steps_per_epoch, 4)
@@ -494,7 +523,7 @@ def fit(
                 best = record
                 save_checkpoint(
                     out / "best.pt",
-                    {"model": raw_model.state_dict(), "step": step, "record": record, "config": session.config},
+                    {"model": scored.state_dict(), "step": step, "record": record, "config": session.config},
                 )
         return record
 
@@ -527,6 +556,8 @@ def fit(
                 where = f"; last good checkpoint: {out / 'last.pt'}" if out and (out / "last.pt").exists() else ""
                 raise TrainingError(f"loss became {loss_value} at step {step + 1}{where}")
             optimizer_step(loss, raw_model, optimizer, max_norm)
+            if averaged is not None:
+                averaged.update_parameters(raw_model)
             if scheduler is not None:
                 scheduler.step()
             step += 1
@@ -564,7 +595,7 @@ def fit(
                 break
     if bar is not None:
         bar.close()
-    return FitResult(records=records, step_losses=step_losses, best=best, interrupted=interrupted)
+    return FitResult(records=records, step_losses=step_losses, best=best, interrupted=interrupted, scored_model=scored)
 
 
 def format_record(record: dict) -> str:

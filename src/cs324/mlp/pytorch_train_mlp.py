@@ -93,7 +93,7 @@ def train(
         steps_per_epoch=math.ceil(data.n_train / bs),
     )
     cleanup(session)
-    return model, result
+    return result.scored_model or model, result
 
 
 @cli

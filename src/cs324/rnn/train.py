@@ -244,7 +244,7 @@ def main(config: argparse.Namespace):
         stop_when=stop_when,
     )
     cleanup(session)
-    return model, result
+    return result.scored_model or model, result
 
 
 @cli
