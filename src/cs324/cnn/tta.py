@@ -92,7 +92,7 @@ def select(val_scores: dict[str, dict]) -> str:
     return max(val_scores, key=lambda name: (val_scores[name]["acc"], -val_scores[name]["views"]))
 
 
-def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = None) -> dict:
+def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = None, device: str = "cpu") -> dict:
     """Score ``run/checkpoint`` under every scheme; returns (and writes to ``run/tta.json``) the table."""
     path = run / checkpoint
     if not path.is_file():
@@ -103,7 +103,9 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
         raise UsageError(f"{path} was trained without a validation split: nothing to choose a scheme on")
     try:
         arrays = load_cifar10(data_dir or config.get("data_dir"))
-        loader = CifarLoader(arrays, val_size=config["val_size"], augment="none", seed=config.get("seed", 0))
+        loader = CifarLoader(
+            arrays, val_size=config["val_size"], augment="none", seed=config.get("seed", 0), device=device
+        )
     except CifarDataError as e:
         raise UsageError(str(e)) from None
     model = CNN(3, 10)
@@ -111,6 +113,7 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
         model.load_state_dict(ckpt["model"])
     except (KeyError, RuntimeError) as e:
         raise UsageError(f"{path} does not hold the course's CNN: {type(e).__name__}: {e}") from None
+    model = model.to(device)
     channels_last = not config.get("no_channels_last", True)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -149,13 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", type=Path, help="a cnn_train run folder")
     p.add_argument("--checkpoint", default="best.pt", help="file in the run folder (default: best.pt)")
     p.add_argument("--data_dir", default=None, help="default: the run's, else $CIFAR10_DIR, else ./data")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: CUDA when present")
     return p
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    result = evaluate_run(args.run, args.checkpoint, args.data_dir)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for, but CUDA is not available here")
+    device = "cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu"
+    result = evaluate_run(args.run, args.checkpoint, args.data_dir, device)
     print(f"{'scheme':<12} {'views':>5} {'val acc':>8} {'test acc':>8}")
     for name, s in result["schemes"].items():
         print(f"{name:<12} {s['views']:>5} {s['val_acc']:>8.4f} {s['test_acc']:>8.4f}")
