@@ -468,6 +468,9 @@ def test_tta_rescoring_a_run_matches_its_training_evaluation(npz_dir, tmp_path, 
     assert result["val_acc"] == max(s["val_acc"] for s in result["schemes"].values())
     assert result["test_acc"] == result["schemes"][chosen]["test_acc"]
     assert f"selected on validation: {chosen}" in capsys.readouterr().out
+    table = (tmp_path / "tta.md").read_text().splitlines()  # every scored run of the parent folder
+    assert len([r for r in table if r.startswith("| run | ") and "views" not in r]) == 4
+    assert sum("chosen on val" in r for r in table) == 1
     with pytest.raises(SystemExit) as e:
         tta.main([str(tmp_path / "nowhere")])
     assert e.value.code == 2 and "no checkpoint" in capsys.readouterr().err

@@ -44,7 +44,8 @@ RECIPES = {
 # probe (validation split) whitening took the best recipe from 0.41 to 0.54 and resizing on top to 0.68,
 # but over the whole budget it did not pay: 85 minutes gave validation 0.884 against the plain recipe's
 # 0.895 in 98 minutes (results/part2_cnn/best_cpu vs best_cpu_90min): what wins the first epoch is not
-# what wins the last.
+# what wins the last. Whitening alone (best + --whiten, 3,400 steps, 78 minutes; results/part2_cnn/best_whiten)
+# landed in between (validation 0.889): neither ingredient beats plain 32 px epochs at this budget.
 RECIPES["best_cpu"] = dict(
     RECIPES["best"], whiten=True, progressive=[(16, 0.35), (24, 0.65)], max_steps=4800, eval_freq=1200
 )

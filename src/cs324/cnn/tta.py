@@ -2,6 +2,8 @@
 
     python -m cs324.cnn.tta results/part2_cnn/best_cpu_90min      # scores RUN/best.pt, writes RUN/tta.json
 
+and, beside it, the table of every ``tta.json`` in the run's parent folder (``results/part2_cnn/tta.md``).
+
 Training evaluates with the image and its mirror (``--tta``). This scores a finished run's
 checkpoint under every scheme below on the validation and the test split, picks the scheme with
 the best *validation* accuracy (ties: fewer views) and reports the test accuracy there, so the
@@ -147,6 +149,22 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
     return result
 
 
+def write_table(folder: Path) -> Path:
+    """``folder/tta.md``: one row per scheme of every ``folder/*/tta.json``, the validation-chosen one marked."""
+    rows = ["| run | scheme | views | val acc | test acc |", "|---|---|---|---|---|"]
+    for path in sorted(folder.glob("*/tta.json")):
+        table = json.loads(path.read_text())
+        for name, s in table["schemes"].items():
+            chosen = " **(chosen on val)**" if name == table["selected_on_val"] else ""
+            rows.append(
+                f"| {path.parent.name} | {name}{chosen} | {s['views']} | {s['val_acc']:.4f} | {s['test_acc']:.4f} |"
+            )
+    n = {json.loads(p.read_text())["n_test"] for p in folder.glob("*/tta.json")}
+    note = f"\nval = the 5,000-image validation split; test = {'/'.join(map(str, sorted(n)))} official test images.\n"
+    (folder / "tta.md").write_text("\n".join(rows) + "\n" + note)
+    return folder / "tta.md"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path, help="a cnn_train run folder")
@@ -170,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         f"selected on validation: {result['selected_on_val']} -> val {result['val_acc']:.4f}, "
         f"test {result['test_acc']:.4f} ({result['n_test']} test images, step {result['step']})"
     )
+    print(f"table of every run scored: {write_table(args.run.parent)}")
 
 
 if __name__ == "__main__":
