@@ -270,7 +270,7 @@ def test_ema_is_what_evaluation_scores_and_best_pt_holds(tmp_path):
 
     from cs324.runtime import fit, start_session
 
-    args = argparse.Namespace(device="cpu", seed=0, out=str(tmp_path / "run"), quiet=True)
+    args = argparse.Namespace(device="cpu", seed=0, out=str(tmp_path / "run"), quiet=True, ema=0.5)
     session = start_session(args)
     model = torch.nn.Linear(1, 1, bias=False)
     with torch.no_grad():
@@ -284,7 +284,7 @@ def test_ema_is_what_evaluation_scores_and_best_pt_holds(tmp_path):
         seen.append(m.weight.item())
         return {"val_acc": -m.weight.item()}  # 'best' = the smallest average: the last one
 
-    result = fit(session, model, optimizer, batch, loss_fn, evaluate, max_steps=4, eval_freq=2, ema=0.5)
+    result = fit(session, model, optimizer, batch, loss_fn, evaluate, max_steps=4, eval_freq=2)
     raw = [10.0 - k for k in range(5)]
     expected = [raw[0], raw[1]]
     for k in (2, 3, 4):

@@ -173,21 +173,26 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
+def use_cuda(device: str) -> bool:
+    """``--device auto|cpu|cuda`` -> whether to run on CUDA; ``cuda`` without CUDA is a ``UsageError``."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for, but CUDA is not available here")
+    return device == "cuda" or (device == "auto" and torch.cuda.is_available())
+
+
 def start_session(args: argparse.Namespace, config: dict | None = None) -> Session:
     """Resolve device, distributed rank, seed and run folder; write ``config.json``."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for, but CUDA is not available here")
-    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
-    if use_cuda:
+    cuda = use_cuda(args.device)
+    if cuda:
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     else:
         device = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        dist.init_process_group("nccl" if cuda else "gloo")
 
     amp = bool(getattr(args, "amp", False))
     if amp and device.type == "cpu" and not cpu_supports_bf16():
@@ -415,7 +420,6 @@ def fit(
     max_norm: float | None = None,
     steps_per_epoch: int | None = None,
     stop_when: Callable[[dict], bool] | None = None,
-    ema: float | None = None,
 ) -> FitResult:
     """Train ``max_steps`` optimizer steps; evaluate at step 0, every ``eval_freq`` and last.
 
@@ -423,8 +427,8 @@ def fit(
     each rank keeps its slice. ``evaluate(model)`` returns metrics such as
     ``{"test_loss": .., "test_acc": .., "val_acc": ..}``; ``best.pt`` follows ``val_acc``.
     ``stop_when(record)`` may end the run early (e.g. validation accuracy at 100%).
-    With ``ema`` (default ``session.ema``, from ``--ema``) > 0, an exponential moving average of the
-    weights and buffers (decay ``ema`` per step, ``torch.optim.swa_utils.AveragedModel``) is what every
+    With ``session.ema`` (``--ema``) > 0, an exponential moving average of the
+    weights and buffers (decay ``session.ema`` per step, ``torch.optim.swa_utils.AveragedModel``) is what every
     evaluation scores and ``best.pt`` holds; ``last.pt`` keeps both, so a resumed run continues the average.
     """
     raw_model = model
@@ -437,13 +441,12 @@ def fit(
         )
     train_model = _maybe_compile(session, train_model)
     averaged = None
-    ema = session.ema if ema is None else ema
-    if ema:
-        if not 0 < ema < 1:
-            raise UsageError(f"--ema must be in [0, 1), got {ema}")
+    if session.ema:
+        if not 0 < session.ema < 1:
+            raise UsageError(f"--ema must be in [0, 1), got {session.ema}")
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-        averaged = AveragedModel(raw_model, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True)
+        averaged = AveragedModel(raw_model, multi_avg_fn=get_ema_multi_avg_fn(session.ema), use_buffers=True)
     scored = averaged.module if averaged is not None else raw_model
 
     out = session.out

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from cs324.cli import ArgumentParser
 from cs324.cnn.cnn_model import CNN
 from cs324.data.cifar10 import CifarDataError, CifarLoader, load_cifar10
-from cs324.runtime import UsageError, cli, load_checkpoint
+from cs324.runtime import UsageError, cli, load_checkpoint, use_cuda
 
 View = tuple[int, int, bool]  # (rows down, columns right, mirrored)
 
@@ -152,15 +152,20 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
 def write_table(folder: Path) -> Path:
     """``folder/tta.md``: one row per scheme of every ``folder/*/tta.json``, the validation-chosen one marked."""
     rows = ["| run | scheme | views | val acc | test acc |", "|---|---|---|---|---|"]
+    sizes = set()
     for path in sorted(folder.glob("*/tta.json")):
         table = json.loads(path.read_text())
+        sizes.add((table["n_val"], table["n_test"]))
         for name, s in table["schemes"].items():
             chosen = " **(chosen on val)**" if name == table["selected_on_val"] else ""
             rows.append(
                 f"| {path.parent.name} | {name}{chosen} | {s['views']} | {s['val_acc']:.4f} | {s['test_acc']:.4f} |"
             )
-    n = {json.loads(p.read_text())["n_test"] for p in folder.glob("*/tta.json")}
-    note = f"\nval = the 5,000-image validation split; test = {'/'.join(map(str, sorted(n)))} official test images.\n"
+    shown = "; ".join(
+        f"{v:,} validation images (carved from training), the first {t:,} official test images"
+        for v, t in sorted(sizes)
+    )
+    note = f"\nScored on {shown}.\n"
     (folder / "tta.md").write_text("\n".join(rows) + "\n" + note)
     return folder / "tta.md"
 
@@ -177,9 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 @cli
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for, but CUDA is not available here")
-    device = "cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu"
+    device = "cuda" if use_cuda(args.device) else "cpu"
     result = evaluate_run(args.run, args.checkpoint, args.data_dir, device)
     print(f"{'scheme':<12} {'views':>5} {'val acc':>8} {'test acc':>8}")
     for name, s in result["schemes"].items():
