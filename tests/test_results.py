@@ -166,6 +166,30 @@ def test_cnn_whitening_only_cpu_run_is_the_recipe_plus_whitening_within_90_minut
     assert last["wall_time"] <= 90 * 60 and 0.8 < best["val_acc"] < 1
 
 
+def test_cnn_ema_cpu_run_is_the_whitening_run_plus_ema_only():
+    """A controlled test of --ema on this CPU: best_whiten's exact config and seed plus --ema 0.998, within
+    90 minutes. Same seed, so both start from the same weights: their step-0 evaluations are identical."""
+    import json
+
+    import pytest
+
+    run, base = ROOT / "results/part2_cnn/best_whiten_ema", ROOT / "results/part2_cnn/best_whiten"
+    if not (run / "metrics.jsonl").exists():
+        pytest.skip("the EMA CPU run has not been committed yet")
+    (best, config), (_, base_config) = chosen(run), chosen(base)
+    assert config.pop("ema") == 0.998 and "ema" not in base_config  # best_whiten predates the flag (= off)
+    where = {"out", "threads", "python", "torch_version"}
+    assert same_config(base_config, config, where) and config["device_resolved"] == "cpu"
+    read = lambda r: [json.loads(x) for x in (r / "metrics.jsonl").read_text().splitlines()]
+    records, base_records = read(run), read(base)
+    assert [r["step"] for r in records] == [r["step"] for r in base_records]
+    first, base_first = records[0], base_records[0]
+    assert first["step"] == 0
+    assert all(first[k] == base_first[k] for k in ("val_loss", "val_acc", "test_loss", "test_acc"))
+    assert records[-1]["step"] == config["max_steps"] and records[-1]["wall_time"] <= 90 * 60
+    assert 0.8 < best["val_acc"] < 1
+
+
 def test_committed_tta_tables_choose_on_validation():
     """Every committed tta.json (python -m cs324.cnn.tta RUN): its 'flip' row re-scores the checkpoint as
     training did, and the reported test accuracy is the one of the scheme with the best validation accuracy."""
