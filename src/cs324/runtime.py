@@ -118,7 +118,8 @@ def add_runtime_args(parser: argparse.ArgumentParser, *, out: str) -> None:
         default=0.0,
         metavar="DECAY",
         help="score (and keep as best.pt) an exponential moving average of the weights, this decay per step; "
-        "0.999 averages over roughly the last 1,000 steps (default: 0 = off)",
+        "0.999 averages over roughly the last 1,000 steps (default: 0 = off). Under a schedule that anneals the "
+        "rate to 0 the average can end below the weights (results/part2_cnn/best_whiten_ema)",
     )
 
 
