@@ -4,7 +4,7 @@
 # uint8 splits on the training device and augments whole batches there). Then the ablation of the
 # 90-minute CPU recipe (python -m cs324.cnn.ablation --recipe best_cpu: its 4,800 steps of 128, one
 # ingredient out at a time, whitening and progressive resizing included) into RESULTS_DIR/ablation
-# (about 11 x 40 s on an H200). Between the two, test-time translations on the best run's best.pt
+# (11 runs; timing below). Between the two, test-time translations on the best run's best.pt
 # (python -m cs324.cnn.tta).
 # Usage: CIFAR10_DIR=<folder with cifar10.npz> bash experiments/gpu_cnn_timing.sh [RESULTS_DIR] [quick|gpu] [STAGE]
 #   RESULTS_DIR defaults to results/part2_cnn_gpu; "quick" is a 4-step dry run on the CPU ("gpu", the default: the

@@ -169,9 +169,9 @@ def test_cnn_whitening_only_cpu_run_is_the_recipe_plus_whitening_within_90_minut
 def test_cnn_ema_cpu_run_is_the_whitening_run_plus_ema_only():
     """A controlled test of --ema on this CPU: best_whiten's exact config and seed plus --ema 0.998, within
     90 minutes. Same seed, so both start from the same weights: their step-0 evaluations are identical."""
-    import json
-
     import pytest
+
+    from cs324.runtime import read_metrics
 
     run, base = ROOT / "results/part2_cnn/best_whiten_ema", ROOT / "results/part2_cnn/best_whiten"
     if not (run / "metrics.jsonl").exists():
@@ -180,8 +180,7 @@ def test_cnn_ema_cpu_run_is_the_whitening_run_plus_ema_only():
     assert config.pop("ema") == 0.998 and "ema" not in base_config  # best_whiten predates the flag (= off)
     where = {"out", "threads", "python", "torch_version"}
     assert same_config(base_config, config, where) and config["device_resolved"] == "cpu"
-    read = lambda r: [json.loads(x) for x in (r / "metrics.jsonl").read_text().splitlines()]
-    records, base_records = read(run), read(base)
+    records, base_records = read_metrics(run), read_metrics(base)
     assert [r["step"] for r in records] == [r["step"] for r in base_records]
     first, base_first = records[0], base_records[0]
     assert first["step"] == 0
