@@ -134,6 +134,56 @@ def test_augmentation_flips_crops_and_cuts():
     assert torch.equal(augment_batch(x, "none", gen()), x)
 
 
+def test_alternating_flip_mirrors_each_image_in_exactly_one_of_two_epochs(npz_dir):
+    from cs324.data.cifar10 import CifarArrays
+
+    arrays = load_cifar10(npz_dir)
+    assert isinstance(arrays, CifarArrays)
+    loader = CifarLoader(arrays, val_size=0, batch_size=40, augment="flip", alternate_flip=True, seed=1)
+    plain = CifarLoader(arrays, val_size=0, batch_size=40, augment="none", seed=1)
+    per_epoch = loader.steps_per_epoch  # 200 images / 40 = 5 steps
+
+    def mirrored(epoch: int) -> dict[int, bool]:
+        """image index -> whether the loader served it mirrored in ``epoch``."""
+        from cs324.data.batches import batch_indices
+
+        seen = {}
+        for step in range(epoch * per_epoch, (epoch + 1) * per_epoch):
+            x, _ = loader.train_batch(step)
+            ref, _ = plain.train_batch(step)
+            for i, k in enumerate(batch_indices(step, loader.n_train, 40, 1)):
+                assert torch.equal(x[i], ref[i]) != torch.equal(x[i], ref[i].flip(2))  # not symmetric images
+                seen[int(k)] = torch.equal(x[i], ref[i].flip(2))
+        return seen
+
+    e0, e1, e2 = mirrored(0), mirrored(1), mirrored(2)
+    assert len(e0) == loader.n_train == 200
+    assert all(e0[k] != e1[k] for k in e0)  # each image mirrored in exactly one of two epochs
+    assert e0 == e2
+    assert 60 < sum(e0.values()) < 140  # about half, by a seeded coin
+    with pytest.raises(ValueError, match="padding"):
+        CifarLoader(arrays, val_size=0, pad=-1)
+
+
+def test_crop_pad_and_alternate_flip_reach_the_loader(npz_dir, tmp_path, monkeypatch):
+    import cs324.cifar
+
+    seen = {}
+
+    class Spy(CifarLoader):
+        def __init__(self, *args, **kwargs):
+            seen.update(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(cs324.cifar, "CifarLoader", Spy)
+    argv = ["--recipe", "best", "--data_dir", str(npz_dir), "--max_steps", "1", "--eval_freq", "1", "--val_size", "50"]
+    argv += ["--crop_pad", "2", "--alternate_flip", "--device", "cpu", "--out", str(tmp_path / "r"), "--quiet"]
+    cnn_train.main(argv)
+    assert seen["pad"] == 2 and seen["alternate_flip"] is True and seen["augment"] == "flipcrop"
+    assert cnn_train.parse(["--recipe", "best"]).crop_pad == 4  # the default keeps the earlier runs' crop
+    assert not cnn_train.parse(["--recipe", "best"]).alternate_flip
+
+
 def test_lr_schedules():
     assert lr_factor(0, 100, "constant") == 1.0
     assert lr_factor(0, 100, "onecycle", 0.2) == 0.0 and lr_factor(20, 100, "onecycle", 0.2) == 1.0

@@ -52,6 +52,18 @@ def add_cifar_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--label_smoothing", type=float, default=0.0)
     g.add_argument("--augment", choices=AUGMENTS, default="none")
     g.add_argument(
+        "--crop_pad",
+        type=nonnegative_int,
+        default=4,
+        help="random crop: pixels of zero padding on each side, i.e. shifts of up to N px (default: 4)",
+    )
+    g.add_argument(
+        "--alternate_flip",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="mirror each training image in alternate epochs (one seeded coin per image) instead of at random",
+    )
+    g.add_argument(
         "--eval_limit",
         type=nonnegative_int,
         default=0,
@@ -224,6 +236,8 @@ def train_cifar(
             val_size=config.val_size,
             batch_size=config.batch_size,
             augment=config.augment,
+            pad=config.crop_pad,
+            alternate_flip=config.alternate_flip,
             eval_limit=config.eval_limit,
             seed=config.seed,
             device=session.device,

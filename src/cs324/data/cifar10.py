@@ -130,7 +130,10 @@ class CifarLoader:
 
     Training batches are a pure function of the step (epoch permutation seeded by
     (seed, epoch); augmentation by a generator seeded by (seed, step)), so a resumed
-    run sees exactly the batches an uninterrupted one would. ``data_seconds`` counts
+    run sees exactly the batches an uninterrupted one would. ``alternate_flip`` is the
+    airbench trainers' derandomised flip: each image gets one random coin (seeded), is
+    mirrored in the epochs where coin XOR (epoch is odd) holds, so every two epochs show
+    it both ways instead of each epoch drawing afresh. ``data_seconds`` counts
     the time spent making batches, to state the data share of a step.
     """
 
@@ -143,6 +146,7 @@ class CifarLoader:
         augment: str = "flipcrop",
         pad: int = 4,
         cutout: int = 12,
+        alternate_flip: bool = False,
         seed: int = 0,
         device: str | torch.device = "cpu",
         eval_batch_size: int = 1000,
@@ -166,7 +170,13 @@ class CifarLoader:
         self.mean = train_float.mean(dim=(0, 2, 3)).view(1, 3, 1, 1)  # training-split statistics
         self.std = train_float.std(dim=(0, 2, 3)).view(1, 3, 1, 1)
         del train_float
+        if pad < 0:
+            raise ValueError(f"crop padding must be >= 0, got {pad}")
         self.batch_size, self.augment, self.pad, self.cutout, self.seed = batch_size, augment, pad, cutout, seed
+        self.flip_coin = None  # (n_train,) bool: the image's mirroring in even epochs, when alternating
+        if alternate_flip:
+            coin_gen = torch.Generator(device="cpu").manual_seed(seed * 1_000_003 - 1)
+            self.flip_coin = (torch.rand(len(train_idx), generator=coin_gen) < 0.5).to(device)
         self.eval_batch_size, self.device = eval_batch_size, torch.device(device)
         self.eval_limit = eval_limit  # > 0: score only the first eval_limit images (smoke tests)
         self.classes = arrays.classes
@@ -184,13 +194,17 @@ class CifarLoader:
         return (x_uint8.float() / 255 - self.mean) / self.std
 
     def train_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from cs324.data.batches import batch_indices
+        from cs324.data.batches import batch_indices, steps_per_epoch
 
         t0 = time.perf_counter()
         idx = torch.from_numpy(batch_indices(step, self.n_train, self.batch_size, self.seed)).to(self.device)
         x, y = self.x["train"][idx], self.y["train"][idx]  # (B, 3, 32, 32) uint8
         gen = torch.Generator(device="cpu").manual_seed(self.seed * 1_000_003 + step)
-        x = augment_batch(x, self.augment, gen, pad=self.pad, cutout=self.cutout)
+        flip = None
+        if self.flip_coin is not None:
+            epoch = step // steps_per_epoch(self.n_train, self.batch_size)
+            flip = self.flip_coin[idx] ^ bool(epoch % 2)
+        x = augment_batch(x, self.augment, gen, pad=self.pad, cutout=self.cutout, flip=flip)
         x = self.normalise(x)
         self.data_seconds += time.perf_counter() - t0
         return x, y
@@ -205,17 +219,25 @@ class CifarLoader:
 
 
 def augment_batch(
-    x: torch.Tensor, augment: str, gen: torch.Generator, *, pad: int = 4, cutout: int = 12
+    x: torch.Tensor,
+    augment: str,
+    gen: torch.Generator,
+    *,
+    pad: int = 4,
+    cutout: int = 12,
+    flip: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Random horizontal flip, random crop after zero padding, cutout: one tensor op each.
 
     x: (B, C, H, W) any dtype; the random draws come from ``gen`` (CPU) so that the same
-    generator gives the same batch on any device.
+    generator gives the same batch on any device. ``flip`` (B,) bool, if given, replaces the
+    random mirroring (the coin is still drawn, so the crops do not depend on it).
     """
     if augment == "none":
         return x
     B, _, H, W = x.shape
-    flip = torch.rand(B, generator=gen) < 0.5
+    coin = torch.rand(B, generator=gen) < 0.5
+    flip = coin if flip is None else flip
     x = torch.where(flip.to(x.device).view(B, 1, 1, 1), x.flip(3), x)
     if augment in ("flipcrop", "flipcrop_cutout") and pad > 0:
         padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # (B, C, H+2p, W+2p), zeros
