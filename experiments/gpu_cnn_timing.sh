@@ -4,12 +4,12 @@
 # uint8 splits on the training device and augments whole batches there). Then the ablation of the
 # 90-minute CPU recipe (python -m cs324.cnn.ablation --recipe best_cpu: its 4,800 steps of 128, one
 # ingredient out at a time, whitening and progressive resizing included) into RESULTS_DIR/ablation
-# (11 runs; timing below). Between the two, test-time translations on the best run's best.pt
+# (12 runs; timing below). Between the two, test-time translations on the best run's best.pt
 # (python -m cs324.cnn.tta).
 # Usage: CIFAR10_DIR=<folder with cifar10.npz> bash experiments/gpu_cnn_timing.sh [RESULTS_DIR] [quick|gpu] [STAGE]
 #   RESULTS_DIR defaults to results/part2_cnn_gpu; "quick" is a 4-step dry run on the CPU ("gpu", the default: the
 #   real thing). STAGE: all (default), best (the best run and its TTA; the committed best run trained in 64 s on
-#   an H200) or ablation (11 runs of 4,800 steps; not yet timed, estimated 6-9 minutes). The device tool allows
+#   an H200) or ablation (12 runs of 4,800 steps; not yet timed, estimated 6-10 minutes). The device tool allows
 #   10 minutes a command, so run the two stages as two calls. The ablation keeps the variants already finished
 #   in RESULTS_DIR/ablation (their metrics.jsonl), so a call cut short can be rerun and continues.
 set -eu

@@ -381,15 +381,18 @@ def test_ablation_of_the_cpu_recipe_takes_out_whitening_and_resizing(npz_dir, tm
     from cs324.cnn import ablation
 
     out = tmp_path / "abl"
-    argv = ["--recipe", "best_cpu", "--out", str(out), "--variants", "no_whiten", "no_progressive", "none", "plus_ema"]
+    variants = ("no_whiten", "no_progressive", "none", "plus_ema", "short_budget_aug")
+    argv = ["--recipe", "best_cpu", "--out", str(out), "--variants", *variants]
     argv += ["--max_steps", "2", "--device", "cpu", "--extra", "--data_dir", str(npz_dir), "--val_size", "50"]
     ablation.main(argv + ["--batch_size", "16"])
-    variants = ("no_whiten", "no_progressive", "none", "plus_ema")
     config = {v: json.loads((out / v / "config.json").read_text()) for v in variants}
     assert config["no_whiten"]["whiten"] is False and config["no_whiten"]["progressive"] == [[16, 0.35], [24, 0.65]]
     assert config["no_progressive"]["whiten"] is True and config["no_progressive"]["progressive"] == []
     assert config["none"]["whiten"] is False and config["none"]["progressive"] == []
     assert config["plus_ema"]["ema"] == 0.998 and all(config[v]["ema"] == 0 for v in variants[:3])
+    short = config["short_budget_aug"]
+    assert (short["crop_pad"], short["alternate_flip"]) == (2, True)
+    assert all((config[v]["crop_pad"], config[v]["alternate_flip"]) == (4, False) for v in variants[:4])
     with pytest.raises(SystemExit):  # no-ops for the GPU recipe: refused, not run
         ablation.main(["--out", str(tmp_path / "x"), "--variants", "no_whiten"])
     assert "apply only to --recipe best_cpu" in capsys.readouterr().err

@@ -194,6 +194,27 @@ def test_cnn_ema_cpu_run_is_the_whitening_run_plus_ema_only():
     assert all(ahead[:-1]) and not ahead[-1] and best["step"] == config["max_steps"]
 
 
+def test_cnn_short_budget_augmentation_cpu_run_is_the_recipe_with_airbench_augmentation():
+    """The best recipe with the augmentation airbench sizes for ~10 epochs (2 px shifts, alternating flip), on
+    this CPU within 90 minutes: the GPU run's config but for those two flags and the step budget."""
+    import pytest
+
+    from cs324.runtime import read_metrics
+
+    run = ROOT / "results/part2_cnn/best_pad2_altflip"
+    if not (run / "metrics.jsonl").exists():
+        pytest.skip("the short-budget augmentation CPU run has not been committed yet")
+    (best, config), (_, gpu_config) = chosen(run), chosen(ROOT / "results/part2_cnn/best")
+    assert (config.pop("crop_pad"), config.pop("alternate_flip")) == (2, True)
+    assert config.pop("ema") == 0 and config.pop("whiten") is False and config.pop("progressive") == []
+    where = {"out", "threads", "overwrite", "resume", "quiet", "device", "device_resolved", "torch_version"}
+    where |= {"amp_active", "python", "max_steps", "eval_freq", "eval_limit"}
+    assert same_config(gpu_config, config, where) and config["recipe"] == "best" and not config["eval_limit"]
+    last = read_metrics(run)[-1]
+    assert config["device_resolved"] == "cpu" and last["step"] == config["max_steps"]
+    assert last["wall_time"] <= 90 * 60 and 0.8 < best["val_acc"] < 1
+
+
 def test_committed_tta_tables_choose_on_validation():
     """Every committed tta.json (python -m cs324.cnn.tta RUN): its 'flip' row re-scores the checkpoint as
     training did, and the reported test accuracy is the one of the scheme with the best validation accuracy."""

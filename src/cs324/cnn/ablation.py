@@ -5,14 +5,15 @@
     python -m cs324.cnn.ablation --recipe best_cpu --out runs/abl_cpu          # + no_whiten, no_progressive
 
 Every variant is ``cnn_train --recipe RECIPE`` with the flags below changed; ``none`` takes
-every ingredient out at once (the skeleton's Adam 1e-4, constant rate, no augmentation,
-batch 128); ``plus_ema`` adds the one listed ingredient the recipe lacks (an EMA of the
-weights, scored and kept instead of the weights). The ``best_cpu`` recipe adds two variants:
-without the whitened first layer and without progressive resizing. Flip-at-test-time needs no
-run of its own: with ``--tta`` every evaluation also scores the un-flipped image alone
-(``val_acc_no_tta``). Variants already finished in ``--out`` are kept; an interrupted one
-resumes. Writes ``ablation.md`` and ``ablation.json``: best validation accuracy (which selects
-the checkpoint) and the test accuracy there, each against the full recipe.
+every ingredient out at once (the skeleton's Adam 1e-4, constant rate, no augmentation, batch
+128); ``plus_ema`` adds the one listed ingredient the recipe lacks (an EMA of the weights,
+scored and kept instead of the weights); ``short_budget_aug`` swaps in the augmentation the
+airbench trainers use for ~10 epochs (smaller shifts, alternating flip). The ``best_cpu`` recipe
+adds two variants: without the whitened first layer and without progressive resizing.
+Flip-at-test-time needs no run of its own: with ``--tta`` every evaluation also scores the
+un-flipped image alone (``val_acc_no_tta``). Variants already finished in ``--out`` are kept; an
+interrupted one resumes. Writes ``ablation.md`` and ``ablation.json``: best validation accuracy
+(which selects the checkpoint) and the test accuracy there, each against the full recipe.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
         + ["--label_smoothing", "0", "--augment", "none", "--no-tta", "--no-whiten", "--progressive"],
     ),
     "plus_ema": ("+ EMA of the weights (decay 0.998) scored instead", ["--ema", "0.998"]),
+    "short_budget_aug": (
+        "crop shifts up to 4 -> 2 px, random -> alternating flip (airbench's ~10-epoch augmentation)",
+        ["--crop_pad", "2", "--alternate_flip"],
+    ),
     "no_whiten": ("first layer: whitened and frozen -> default init, trained", ["--no-whiten"]),
     "no_progressive": ("16 -> 24 -> 32 px -> 32 px throughout", ["--progressive"]),
 }
