@@ -222,6 +222,7 @@ def test_cnn_short_budget_augmentation_cpu_run_is_the_recipe_with_airbench_augme
     # The README's reading: the CPU runs under-fit (final training accuracy within 2.5 points of validation; the
     # GPU run's 6 above), and this one has the best validation accuracy of them, with and without TTA.
     cpu_runs = ["best_cpu", "best_cpu_90min", "best_whiten", "best_whiten_ema", "best_pad2_altflip"]
+    cpu_runs += ["best_pad2_altflip_whiten"]
     for name in cpu_runs:
         gap = (
             read_metrics(ROOT / "results/part2_cnn" / name)[-1]["train_acc"]
@@ -236,6 +237,26 @@ def test_cnn_short_budget_augmentation_cpu_run_is_the_recipe_with_airbench_augme
     assert best["val_acc"] == max(chosen(ROOT / "results/part2_cnn" / name)[0]["val_acc"] for name in cpu_runs)
     tta = {p.parent.name: json.loads(p.read_text())["val_acc"] for p in (ROOT / "results/part2_cnn").glob("*/tta.json")}
     assert max(tta, key=tta.get) == "best_pad2_altflip"
+
+
+def test_whitening_on_the_light_augmentation_leads_mid_run_and_ends_level():
+    """best_pad2_altflip_whiten: best_pad2_altflip's recipe and seed plus --whiten (README: the whitened layer leads
+    at the mid-run evaluation, and validation ends level with the run without it, so the recipe keeps it off)."""
+    import pytest
+
+    from cs324.runtime import read_metrics
+
+    run, base = ROOT / "results/part2_cnn/best_pad2_altflip_whiten", ROOT / "results/part2_cnn/best_pad2_altflip"
+    if not (run / "metrics.jsonl").exists():
+        pytest.skip("the whitening-on-light-augmentation CPU run has not been committed yet")
+    (_, config), (_, base_config) = chosen(run), chosen(base)
+    assert config.pop("whiten") is True and base_config.pop("whiten") is False
+    assert config["recipe"] == "best_cpu_light_aug" and config["device_resolved"] == "cpu"
+    assert same_config(base_config, config, {"out", "resume", "ckpt_every", "recipe", "torch_version", "python"})
+    with_white, without = read_metrics(run), read_metrics(base)
+    assert [m["step"] for m in with_white] == [m["step"] for m in without] == [0, 1800, 3600]
+    assert with_white[1]["val_acc"] > without[1]["val_acc"] + 0.005  # ahead mid-run
+    assert abs(with_white[-1]["val_acc"] - without[-1]["val_acc"]) < 0.002  # level at the end
 
 
 def test_committed_tta_tables_choose_on_validation():

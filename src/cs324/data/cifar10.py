@@ -154,6 +154,8 @@ class CifarLoader:
     ) -> None:
         if augment not in AUGMENTS:
             raise ValueError(f"unknown augment {augment!r}; choose from {AUGMENTS}")
+        if pad < 0:
+            raise ValueError(f"crop padding must be >= 0, got {pad}")
         train_idx, val_idx = stratified_split(arrays.y_train, val_size, seed)
         to_t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous().to(device)
         self.x = {
@@ -170,8 +172,6 @@ class CifarLoader:
         self.mean = train_float.mean(dim=(0, 2, 3)).view(1, 3, 1, 1)  # training-split statistics
         self.std = train_float.std(dim=(0, 2, 3)).view(1, 3, 1, 1)
         del train_float
-        if pad < 0:
-            raise ValueError(f"crop padding must be >= 0, got {pad}")
         self.batch_size, self.augment, self.pad, self.cutout, self.seed = batch_size, augment, pad, cutout, seed
         self.flip_coin = None  # (n_train,) bool: the image's mirroring in even epochs, when alternating
         if alternate_flip:
