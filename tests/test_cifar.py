@@ -526,3 +526,32 @@ def test_tta_rescoring_a_run_matches_its_training_evaluation(npz_dir, tmp_path, 
     with pytest.raises(SystemExit) as e:
         tta.main([str(tmp_path / "nowhere")])
     assert e.value.code == 2 and "no checkpoint" in capsys.readouterr().err
+
+
+def test_tta_table_is_rebuilt_from_copied_results_without_checkpoints(tmp_path, capsys):
+    """A run scored under runs/ and copied to results/ without its checkpoints gets its rows by --table alone."""
+    from cs324.cnn import tta
+
+    results = tmp_path / "results"
+    schemes = {
+        name: {"val_acc": 0.5, "test_acc": 0.4, "val_loss": 1.0, "test_loss": 1.1, "views": 1} for name in tta.SCHEMES
+    }
+    schemes["flip"] = {**schemes["flip"], "val_acc": 0.75, "test_acc": 0.7, "views": 2}
+    for run in ("a", "b"):
+        (results / run).mkdir(parents=True)
+        summary = {"schemes": schemes, "selected_on_val": "flip", "n_val": 5000, "n_test": 1000}
+        (results / run / "tta.json").write_text(json.dumps(summary))
+    tta.main(["--table", str(results)])
+    rows = (results / "tta.md").read_text().splitlines()
+    assert sum(r.startswith("| a | ") for r in rows) == sum(r.startswith("| b | ") for r in rows) == len(tta.SCHEMES)
+    assert "| a | flip **(chosen on val)** | 2 | 0.7500 | 0.7000 |" in rows
+    assert "5,000 validation images (carved from training), the first 1,000 official test images" in rows[-1]
+    assert not list(results.glob("*/best.pt"))  # nothing was scored: no checkpoint needed
+    for argv, message in (
+        ([], "or --table FOLDER"),
+        (["--table", str(tmp_path / "nowhere")], "no such folder"),
+        (["--table", str(tmp_path)], "no */tta.json"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            tta.main(argv)
+        assert e.value.code == 2 and message in capsys.readouterr().err

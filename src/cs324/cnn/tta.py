@@ -1,8 +1,11 @@
 """Test-time augmentation of a trained CNN: mirror and small translations, the scheme chosen on validation.
 
     python -m cs324.cnn.tta results/part2_cnn/best_cpu_90min      # scores RUN/best.pt, writes RUN/tta.json
+    python -m cs324.cnn.tta --table results/part2_cnn             # only rebuilds results/part2_cnn/tta.md
 
-and, beside it, the table of every ``tta.json`` in the run's parent folder (``results/part2_cnn/tta.md``).
+and, beside it, the table of every ``tta.json`` in the run's parent folder (``results/part2_cnn/tta.md``),
+or in ``--table FOLDER``: a run scored under ``runs/`` (where its checkpoints are) and copied to
+``results/`` without them gets its row there by the second command.
 
 Training evaluates with the image and its mirror (``--tta``). This scores a finished run's
 checkpoint under every scheme below on the validation and the test split, picks the scheme with
@@ -172,16 +175,29 @@ def write_table(folder: Path) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("run", type=Path, help="a cnn_train run folder")
+    p.add_argument("run", type=Path, nargs="?", help="a cnn_train run folder (omit with --table to only rebuild it)")
     p.add_argument("--checkpoint", default="best.pt", help="file in the run folder (default: best.pt)")
     p.add_argument("--data_dir", default=None, help="default: the run's, else $CIFAR10_DIR, else ./data")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: CUDA when present")
+    p.add_argument(
+        "--table", type=Path, default=None, metavar="FOLDER", help="tabulate FOLDER/*/tta.json (default: RUN's parent)"
+    )
     return p
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.table is not None and not args.table.is_dir():
+        parser.error(f"--table {args.table}: no such folder")
+    if args.run is None:
+        if args.table is None:
+            parser.error("give a run folder to score, or --table FOLDER to rebuild its table")
+        if not any(args.table.glob("*/tta.json")):
+            parser.error(f"--table {args.table}: no */tta.json in it (score a run first)")
+        print(f"table of every run scored: {write_table(args.table)}")
+        return
     device = "cuda" if use_cuda(args.device) else "cpu"
     result = evaluate_run(args.run, args.checkpoint, args.data_dir, device)
     print(f"{'scheme':<12} {'views':>5} {'val acc':>8} {'test acc':>8}")
@@ -191,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         f"selected on validation: {result['selected_on_val']} -> val {result['val_acc']:.4f}, "
         f"test {result['test_acc']:.4f} ({result['n_test']} test images, step {result['step']})"
     )
-    print(f"table of every run scored: {write_table(args.run.parent)}")
+    print(f"table of every run scored: {write_table(args.table or args.run.parent)}")
 
 
 if __name__ == "__main__":
