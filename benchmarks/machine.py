@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from cs324.runtime import cpu_supports_bf16
+from cs324.runtime import cpu_model, cpu_supports_bf16
 
 
 def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 2048, repeats: int = 5) -> float:
@@ -23,6 +23,7 @@ def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 204
 def machine_facts() -> dict:
     return {
         "platform": platform.platform(),
+        "cpu": cpu_model(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu_native_bf16": cpu_supports_bf16(),

@@ -221,8 +221,15 @@ def test_cnn_short_budget_augmentation_cpu_run_is_the_recipe_with_airbench_augme
     assert last["wall_time"] <= 90 * 60 and 0.8 < best["val_acc"] < 1
     # The README's reading: the CPU runs under-fit (final training accuracy within 2.5 points of validation; the
     # GPU run's 6 above), and this one has the best validation accuracy of them, with and without TTA.
-    cpu_runs = ["best_cpu", "best_cpu_90min", "best_whiten", "best_whiten_ema", "best_pad2_altflip"]
-    cpu_runs += ["best_pad2_altflip_whiten"]
+    # (the fp32 CPU runs: the machine without native bf16; best_cpu_bf16 has its own test)
+    cpu_runs = [
+        "best_cpu",
+        "best_cpu_90min",
+        "best_whiten",
+        "best_whiten_ema",
+        "best_pad2_altflip",
+        "best_pad2_altflip_whiten",
+    ]
     for name in cpu_runs:
         gap = (
             read_metrics(ROOT / "results/part2_cnn" / name)[-1]["train_acc"]
@@ -236,7 +243,7 @@ def test_cnn_short_budget_augmentation_cpu_run_is_the_recipe_with_airbench_augme
     assert gpu_gap > 0.05
     assert best["val_acc"] == max(chosen(ROOT / "results/part2_cnn" / name)[0]["val_acc"] for name in cpu_runs)
     tta = {p.parent.name: json.loads(p.read_text())["val_acc"] for p in (ROOT / "results/part2_cnn").glob("*/tta.json")}
-    assert max(tta, key=tta.get) == "best_pad2_altflip"
+    assert max((name for name in tta if name in cpu_runs), key=tta.get) == "best_pad2_altflip"
 
 
 def test_whitening_on_the_light_augmentation_leads_mid_run_and_ends_level():
@@ -257,6 +264,42 @@ def test_whitening_on_the_light_augmentation_leads_mid_run_and_ends_level():
     assert [m["step"] for m in with_white] == [m["step"] for m in without] == [0, 1800, 3600]
     assert with_white[1]["val_acc"] > without[1]["val_acc"] + 0.005  # ahead mid-run
     assert abs(with_white[-1]["val_acc"] - without[-1]["val_acc"]) < 0.002  # level at the end
+
+
+def test_cnn_best_recipe_on_a_cpu_with_native_bf16_reaches_the_floor_within_90_minutes():
+    """best_cpu_bf16: the GPU run's recipe (bf16 autocast, which that CPU runs natively) at 10,000 steps of 128
+    instead of 8,800, on 2 CPU cores within 90 minutes. README: the issue's 92% floor is met there, on the test
+    split at the validation-chosen step and with the validation-chosen test-time scheme; at 28 epochs the
+    recipe over-fits as the GPU run does (training accuracy ends > 5 points above validation)."""
+    import json
+
+    import pytest
+
+    from cs324.runtime import read_metrics
+
+    run = ROOT / "results/part2_cnn/best_cpu_bf16"
+    if not (run / "metrics.jsonl").exists():
+        pytest.skip("the bf16 CPU run has not been committed yet")
+    (best, config), (_, gpu_config) = chosen(run), chosen(ROOT / "results/part2_cnn/best")
+    assert config["device_resolved"] == "cpu" and config["amp_active"] is True and config["amp"] is True
+    # flags added after the GPU run, all at their off value here
+    assert (config.pop("ema"), config.pop("whiten"), config.pop("progressive")) == (0, False, [])
+    assert (config.pop("crop_pad"), config.pop("alternate_flip")) == (4, False)
+    where = {"out", "threads", "overwrite", "resume", "quiet", "device", "device_resolved", "torch_version"}
+    where |= {"amp_active", "python", "ckpt_every", "max_steps", "eval_freq", "eval_limit"}
+    assert same_config(gpu_config, config, where) and config["recipe"] == "best" and not config["eval_limit"]
+    assert (config["max_steps"], config["eval_freq"]) == (10000, 1000)
+    metrics = read_metrics(run)
+    last = metrics[-1]
+    assert last["step"] == 10000 and last["wall_time"] <= 90 * 60
+    gpu_best = chosen(ROOT / "results/part2_cnn/best")[0]
+    assert (
+        best["test_acc"] >= 0.92 and best["val_acc"] > gpu_best["val_acc"] and best["test_acc"] > gpu_best["test_acc"]
+    )
+    assert last["wall_time"] <= 65 * 60  # "in about an hour"
+    tta = json.loads((run / "tta.json").read_text())
+    assert tta["bf16_autocast"] is True and tta["val_acc"] > best["val_acc"] and tta["test_acc"] > best["test_acc"]
+    assert last["train_acc"] - best["val_acc"] > 0.05
 
 
 def test_committed_tta_tables_choose_on_validation():

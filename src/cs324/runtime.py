@@ -174,6 +174,17 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``): timings depend on it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def use_cuda(device: str) -> bool:
     """``--device auto|cpu|cuda`` -> whether to run on CUDA; ``cuda`` without CUDA is a ``UsageError``."""
     if device == "cuda" and not torch.cuda.is_available():
@@ -212,6 +223,8 @@ def start_session(args: argparse.Namespace, config: dict | None = None) -> Sessi
         world_size=world_size,
         amp_active=amp,
         threads=torch.get_num_threads(),
+        cpu=cpu_model(),
+        cpu_native_bf16=cpu_supports_bf16(),
     )
     if out is not None:
         _prepare_out(
@@ -313,6 +326,8 @@ def _check_same_run(saved: dict, current: dict) -> None:
         "world_size",
         "amp_active",
         "threads",
+        "cpu",
+        "cpu_native_bf16",
     }
     keys = (set(saved) | set(current)) - ignore
     # A flag added after the checkpoint was written, left off (e.g. --ema 0), is the same run.

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from cs324.cli import ArgumentParser
 from cs324.cnn.cnn_model import CNN
 from cs324.data.cifar10 import CifarDataError, CifarLoader, load_cifar10
-from cs324.runtime import UsageError, cli, load_checkpoint, use_cuda
+from cs324.runtime import UsageError, cli, cpu_supports_bf16, load_checkpoint, use_cuda
 
 View = tuple[int, int, bool]  # (rows down, columns right, mirrored)
 
@@ -123,9 +123,12 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     views = sorted({v for weights in SCHEMES.values() for v in weights})
+    # Score as training evaluated: under bf16 autocast where the run used it (and this machine runs it natively).
+    amp = bool(config.get("amp_active")) and (device == "cuda" or cpu_supports_bf16())
     table = {}
-    for split in ("val", "test"):
-        table[split] = score_schemes(view_logits(model, loader, split, views, channels_last), loader.y[split])
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=amp):
+        for split in ("val", "test"):
+            table[split] = score_schemes(view_logits(model, loader, split, views, channels_last), loader.y[split])
     chosen = select(table["val"])
     result = {
         "run": str(run),
@@ -133,6 +136,7 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
         "step": ckpt.get("step"),
         "n_val": len(loader.y["val"]),
         "n_test": len(loader.y["test"]),
+        "bf16_autocast": amp,
         "schemes": {
             name: {
                 "val_acc": table["val"][name]["acc"],
