@@ -13,6 +13,7 @@ TABLES = {
     "bench_cifar_mlp": "results/benchmarks/cifar_mlp.md",
     "part2_cnn": "results/part2_cnn/table.md",
     "bench_cnn": "results/benchmarks/cnn.md",
+    "bench_cnn_bf16": "results/benchmarks/cpu_bf16/cnn.md",
     "part2_cnn_tta": "results/part2_cnn/tta.md",
     "part2_cnn_ablation": "results/part2_cnn_ablation/ablation.md",
     "part3_rnn": "results/part3_rnn/summary.md",
