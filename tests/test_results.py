@@ -329,6 +329,30 @@ def test_bf16_autocast_on_the_cpu_keeps_the_accuracy_at_over_twice_the_speed():
     assert rows["bf16 autocast channels-last, batch 128"] > 2 * rows["fp32 NCHW, batch 128 (plain)"]
 
 
+def test_label_smoothing_off_leads_mid_run_and_ends_level_on_the_bf16_cpu():
+    """best_pad2_altflip_bf16_ls0: best_pad2_altflip_bf16's command and seed plus --label_smoothing 0 (README: ahead
+    at the mid-run evaluation, level at the end, a little lower on both splits with test-time translations)."""
+    import json
+
+    import pytest
+
+    from cs324.runtime import read_metrics
+
+    run, base = ROOT / "results/part2_cnn/best_pad2_altflip_bf16_ls0", ROOT / "results/part2_cnn/best_pad2_altflip_bf16"
+    if not (run / "metrics.jsonl").exists():
+        pytest.skip("the label-smoothing test has not been committed yet")
+    (_, config), (_, base_config) = chosen(run), chosen(base)
+    assert (config.pop("label_smoothing"), base_config.pop("label_smoothing")) == (0.0, 0.1)
+    assert config["amp_active"] is True and base_config["amp_active"] is True
+    assert same_config(base_config, config, {"out"})
+    without, with_ls = read_metrics(run), read_metrics(base)
+    assert [m["step"] for m in without] == [m["step"] for m in with_ls] == [0, 1800, 3600]
+    assert without[1]["val_acc"] > with_ls[1]["val_acc"] + 0.005  # ahead mid-run
+    assert abs(without[-1]["val_acc"] - with_ls[-1]["val_acc"]) < 0.002  # level at the end
+    tta, base_tta = (json.loads((r / "tta.json").read_text()) for r in (run, base))
+    assert tta["val_acc"] < base_tta["val_acc"] and tta["test_acc"] < base_tta["test_acc"]
+
+
 def test_committed_tta_tables_choose_on_validation():
     """Every committed tta.json (python -m cs324.cnn.tta RUN): its 'flip' row re-scores the checkpoint as
     training did, and the reported test accuracy is the one of the scheme with the best validation accuracy."""
