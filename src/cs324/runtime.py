@@ -174,6 +174,11 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
+def bf16_native(device: torch.device) -> bool:
+    """Whether bf16 autocast runs natively on ``device`` (``--amp`` is ignored where it would be emulated)."""
+    return device.type == "cuda" or cpu_supports_bf16()
+
+
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``): timings depend on it."""
     try:
@@ -207,7 +212,7 @@ def start_session(args: argparse.Namespace, config: dict | None = None) -> Sessi
         dist.init_process_group("nccl" if cuda else "gloo")
 
     amp = bool(getattr(args, "amp", False))
-    if amp and device.type == "cpu" and not cpu_supports_bf16():
+    if amp and not bf16_native(device):
         if rank == 0:
             print("notice: this CPU lacks native bf16; --amp is ignored", file=sys.stderr)
         amp = False

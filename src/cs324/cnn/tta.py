@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from cs324.cli import ArgumentParser
 from cs324.cnn.cnn_model import CNN
 from cs324.data.cifar10 import CifarDataError, CifarLoader, load_cifar10
-from cs324.runtime import UsageError, cli, cpu_supports_bf16, load_checkpoint, use_cuda
+from cs324.runtime import UsageError, bf16_native, cli, load_checkpoint, use_cuda
 
 View = tuple[int, int, bool]  # (rows down, columns right, mirrored)
 
@@ -124,7 +124,7 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
         model = model.to(memory_format=torch.channels_last)
     views = sorted({v for weights in SCHEMES.values() for v in weights})
     # Score as training evaluated: under bf16 autocast where the run used it (and this machine runs it natively).
-    amp = bool(config.get("amp_active")) and (device == "cuda" or cpu_supports_bf16())
+    amp = bool(config.get("amp_active")) and bf16_native(torch.device(device))
     table = {}
     with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=amp):
         for split in ("val", "test"):
