@@ -16,6 +16,7 @@ TABLES = {
     "bench_cnn_bf16": "results/benchmarks/cpu_bf16/cnn.md",
     "part2_cnn_tta": "results/part2_cnn/tta.md",
     "part2_cnn_ablation": "results/part2_cnn_ablation/ablation.md",
+    "part2_cnn_ablation_cpu_bf16": "results/part2_cnn_ablation_cpu_bf16/ablation.md",
     "part3_rnn": "results/part3_rnn/summary.md",
     "part3_rnn_goals": "results/part3_rnn_goals/summary.md",
 }

@@ -371,7 +371,19 @@ def test_ablation_runs_variants_and_tabulates_against_full(npz_dir, tmp_path, ca
     capsys.readouterr()
     ablation.main(argv)  # finished variants are kept, not retrained
     assert capsys.readouterr().out.count("already done") == 2
-    assert "| none |" in (tmp_path / "abl" / "ablation.md").read_text()
+    table = (tmp_path / "abl" / "ablation.md").read_text()
+    band = ablation.noise_band(rows["full"]["val_acc"], 50)
+    assert "| none |" in table and f"±{band:.4f} on validation (50 images)" in table
+    assert (tmp_path / "abl" / "ablation.png").stat().st_size > 0
+    assert (tmp_path / "abl" / "COMMAND.txt").read_text().count("cs324.cnn.ablation") == 1  # the rerun adds none
+
+
+def test_ablation_noise_band_is_two_standard_errors_of_a_difference():
+    from cs324.cnn.ablation import noise_band
+
+    assert noise_band(0.9, 5000) == pytest.approx(2 * (2 * 0.9 * 0.1 / 5000) ** 0.5)
+    assert noise_band(0.9, 1000) == pytest.approx(noise_band(0.9, 5000) * 5**0.5)  # 5x fewer images: sqrt(5) wider
+    assert noise_band(1.0, 1000) == 0
 
 
 def test_ablation_of_the_cpu_recipe_takes_out_whitening_and_resizing(npz_dir, tmp_path, capsys):

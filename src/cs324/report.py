@@ -272,6 +272,8 @@ def results_sections(results: Path) -> list:
                 blocks.append(Figure(folder / "confusion_best.png", "best: test confusion matrix", 0.6))
         if (folder / "compare_test_acc.png").exists():
             blocks.append(Figure(folder / "compare_test_acc.png", "Test accuracy of every run against epochs", 0.7))
+        if folder.name == "part2_cnn":
+            blocks += ablation_blocks(results)
 
     sweep = results / "part3_rnn"
     if (sweep / "sweep.csv").exists() and (sweep / "summary.md").exists():
@@ -295,6 +297,34 @@ def results_sections(results: Path) -> list:
             Para("The goals at the lengths they name, with a longer budget (commands: " + _commands(goals) + "):"),
             md_table(goals / "summary.md", "Goal runs: mean best validation accuracy over seeds (number of seeds)"),
         ]
+    return blocks
+
+
+# Ablations of the best recipe: where each ran and at what budget (one folder per budget and machine).
+ABLATIONS = (
+    ("part2_cnn_ablation", "the best recipe at its full 8,800 steps"),
+    ("part2_cnn_ablation_cpu_bf16", "the best recipe shortened to 1,500 steps (~4 epochs), on the 2-core bf16 CPU"),
+    ("part2_cnn_gpu/ablation", "the fp32 CPU recipe (best_cpu, 4,800 steps), on a GPU"),
+)
+
+
+def ablation_blocks(results: Path) -> list:
+    """The committed ablation tables of the best recipe, each with its command."""
+    blocks = []
+    for folder, what in ABLATIONS:
+        table = results / folder / "ablation.md"
+        if table.exists():
+            blocks += [
+                Para(
+                    f"Ablation of {what}: one ingredient out at a time, same seed (command: "
+                    + _commands(results / folder)
+                    + ")."
+                ),
+                md_table(
+                    table,
+                    "Best validation accuracy (it selects the step) and test accuracy there, against the full recipe",
+                ),
+            ]
     return blocks
 
 

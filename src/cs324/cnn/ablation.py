@@ -12,14 +12,16 @@ airbench trainers use for ~10 epochs (smaller shifts, alternating flip). The ``b
 adds two variants: without the whitened first layer and without progressive resizing.
 Flip-at-test-time needs no run of its own: with ``--tta`` every evaluation also scores the
 un-flipped image alone (``val_acc_no_tta``). Variants already finished in ``--out`` are kept; an
-interrupted one resumes. Writes ``ablation.md`` and ``ablation.json``: best validation accuracy
-(which selects the checkpoint) and the test accuracy there, each against the full recipe.
+interrupted one resumes, and a rerun of the same command only rebuilds the table. Writes ``ablation.md``,
+``ablation.json`` and ``ablation.png``: best validation accuracy (which selects the checkpoint) and the test
+accuracy there, each against the full recipe, with the band a difference must leave to count.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -108,7 +110,15 @@ def summarise(out: Path, names: list[str]) -> list[dict]:
     return rows
 
 
-def table_markdown(rows: list[dict], n_test: int | None = None) -> str:
+def noise_band(acc: float, n: int) -> float:
+    """Two standard errors of the difference of two independent accuracies near ``acc`` on ``n`` images.
+
+    A variant's delta smaller than this cannot be told from the noise of the split (and of the seed, which
+    moves a run by about as much); the same images score both runs, so the band is if anything wide."""
+    return 2 * math.sqrt(2 * acc * (1 - acc) / n)
+
+
+def table_markdown(rows: list[dict], n_test: int | None = None, n_val: int | None = None) -> str:
     test = f"test acc ({n_test} images)" if n_test else "test acc"
     lines = [f"| variant | change | best val acc | {test} there | Δ val | Δ test |", "|---|---|---|---|---|---|"]
     fmt = lambda d: "" if d is None else f"{d:+.4f}"
@@ -117,7 +127,41 @@ def table_markdown(rows: list[dict], n_test: int | None = None) -> str:
             f"| {r['variant']} | {r['change']} | {r['val_acc']:.4f} | {r['test_acc']:.4f} | "
             f"{fmt(r['delta_val'])} | {fmt(r['delta_test'])} |"
         )
+    full = next((r for r in rows if r["variant"] == "full"), None)
+    if full and n_val and n_test:
+        lines += [
+            "",
+            f"Noise: a Δ within ±{noise_band(full['val_acc'], n_val):.4f} on validation ({n_val} images) or "
+            f"±{noise_band(full['test_acc'], n_test):.4f} on test ({n_test} images), two standard errors of the "
+            "difference of two accuracies near the full recipe's, cannot be told from noise (one seed per variant).",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict], path: Path, n_val: int, n_test: int) -> None:
+    """Horizontal bars of each variant's Δ against the full recipe, the noise band shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    full = next(r for r in rows if r["variant"] == "full")
+    others = [r for r in rows if r["variant"] != "full"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.4 * len(others) + 1.5), sharey=True)
+    for ax, split, n in ((axes[0], "val", n_val), (axes[1], "test", n_test)):
+        band = 100 * noise_band(full[f"{split}_acc"], n)
+        ax.axvspan(-band, band, color="0.85", label="±2 s.e. of a difference")
+        deltas = [100 * r[f"delta_{split}"] for r in others]
+        ax.barh(range(len(others)), deltas, color=["C3" if d < -band else "C0" if d > band else "0.5" for d in deltas])
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_xlabel(f"Δ {split} accuracy against the full recipe (points; {n} images)")
+        ax.set_yticks(range(len(others)), [r["variant"] for r in others])
+        ax.invert_yaxis()
+    axes[0].legend(loc="lower left", fontsize=8)
+    fig.suptitle(f"Ablation: full recipe val {full['val_acc']:.4f}, test {full['test_acc']:.4f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,16 +174,22 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"variant(s) {', '.join(not_applicable)} apply only to --recipe best_cpu")
     args.max_steps = args.max_steps or cnn_train.RECIPES[args.recipe]["max_steps"]
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "COMMAND.txt", "a") as f:
-        f.write("python -m cs324.cnn.ablation " + " ".join(argv if argv is not None else sys.argv[1:]) + "\n")
+    command = "python -m cs324.cnn.ablation " + " ".join(argv if argv is not None else sys.argv[1:]) + "\n"
+    recorded = args.out / "COMMAND.txt"
+    if command not in (recorded.read_text().splitlines(keepends=True) if recorded.exists() else []):
+        with open(recorded, "a") as f:  # a rerun (to resume, or to rebuild the table) adds no line
+            f.write(command)
     for name in args.variants:
         run_variant(args.out, name, args)
     rows = summarise(args.out, applicable)
-    confusion = args.out / "full" / "confusion_test.json"
+    confusion, config = args.out / "full" / "confusion_test.json", args.out / "full" / "config.json"
     n_test = json.loads(confusion.read_text())["n_test"] if confusion.exists() else None
+    n_val = json.loads(config.read_text())["val_size"] if config.exists() else None
     (args.out / "ablation.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (args.out / "ablation.md").write_text(table_markdown(rows, n_test))
-    print(table_markdown(rows, n_test), end="")
+    (args.out / "ablation.md").write_text(table_markdown(rows, n_test, n_val))
+    if n_test and n_val and any(r["variant"] == "full" for r in rows):
+        plot(rows, args.out / "ablation.png", n_val, n_test)
+    print(table_markdown(rows, n_test, n_val), end="")
 
 
 if __name__ == "__main__":
