@@ -373,3 +373,36 @@ def test_committed_tta_tables_choose_on_validation():
         top = max(s["val_acc"] for s in schemes.values())
         assert table["val_acc"] == top == schemes[table["selected_on_val"]]["val_acc"]
         assert table["test_acc"] == schemes[table["selected_on_val"]]["test_acc"] and table["n_test"] == 1000
+
+
+def test_cnn_ablation_on_the_bf16_cpu_is_the_best_recipe_shortened_one_ingredient_at_a_time():
+    """results/part2_cnn_ablation_cpu_bf16: every variant of --recipe best ran its 1,500 steps on the bf16 CPU,
+    its config the full recipe's changed only where the variant's flags say, and the committed table, chart
+    and command are what the metrics and the ablation command give."""
+    import json
+
+    import pytest
+
+    from cs324.cnn.ablation import ONLY_FOR, VARIANTS, summarise, table_markdown
+    from cs324.runtime import read_metrics
+
+    folder = ROOT / "results/part2_cnn_ablation_cpu_bf16"
+    if not (folder / "ablation.json").exists():
+        pytest.skip("the CPU ablation has not finished yet")
+    command = "python -m cs324.cnn.ablation --out results/part2_cnn_ablation_cpu_bf16 --recipe best "
+    command += "--max_steps 1500 --eval_freq 300 --device cpu"
+    assert (folder / "COMMAND.txt").read_text().splitlines() == [command]
+    variants = [v for v in VARIANTS if ONLY_FOR.get(v, "best") == "best"]
+    config = {v: json.loads((folder / v / "config.json").read_text()) for v in variants}
+    full = config["full"]
+    assert (full["recipe"], full["max_steps"], full["seed"], full["eval_limit"]) == ("best", 1500, 0, 0)
+    assert full["amp_active"] is True and full["cpu_native_bf16"] is True and full["device_resolved"] == "cpu"
+    for v in variants:
+        assert read_metrics(folder / v)[-1]["step"] == 1500, v
+        changed = {k for k in full if config[v][k] != full[k]} - {"out", "overwrite", "resume"}
+        flags = {f.removeprefix("--").removeprefix("no-") for f in VARIANTS[v][1] if f.startswith("--")}
+        assert changed <= flags and (changed or v == "full"), (v, changed)
+    rows = summarise(folder, variants)
+    assert rows == json.loads((folder / "ablation.json").read_text())
+    assert (folder / "ablation.md").read_text() == table_markdown(rows, 1000, 5000)
+    assert (folder / "ablation.png").stat().st_size > 0
