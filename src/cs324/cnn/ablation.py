@@ -14,7 +14,8 @@ Flip-at-test-time needs no run of its own: with ``--tta`` every evaluation also 
 un-flipped image alone (``val_acc_no_tta``). Variants already finished in ``--out`` are kept; an
 interrupted one resumes, and a rerun of the same command only rebuilds the table. Writes ``ablation.md``,
 ``ablation.json`` and ``ablation.png``: best validation accuracy (which selects the checkpoint) and the test
-accuracy there, each against the full recipe, with the band a difference must leave to count.
+accuracy there, each against the full recipe, with the band a difference must leave to count, and the final
+training accuracy (on the batches as trained: how far each variant fits).
 """
 
 from __future__ import annotations
@@ -92,7 +93,16 @@ def summarise(out: Path, names: list[str]) -> list[dict]:
             continue
         records = [r for r in read_metrics(run) if "val_acc" in r]
         best = max(records, key=lambda r: r["val_acc"])
-        rows.append(dict(variant=name, change=VARIANTS[name][0], val_acc=best["val_acc"], test_acc=best["test_acc"]))
+        train_acc = records[-1].get("train_acc")  # on augmented batches, the last interval: how far it fits
+        rows.append(
+            dict(
+                variant=name,
+                change=VARIANTS[name][0],
+                val_acc=best["val_acc"],
+                test_acc=best["test_acc"],
+                final_train_acc=train_acc,
+            )
+        )
         if name == "full" and "val_acc_no_tta" in best:
             plain = max(records, key=lambda r: r["val_acc_no_tta"])
             rows.append(
@@ -101,6 +111,7 @@ def summarise(out: Path, names: list[str]) -> list[dict]:
                     change="no flip at test time (same run, un-flipped image only)",
                     val_acc=plain["val_acc_no_tta"],
                     test_acc=plain["test_acc_no_tta"],
+                    final_train_acc=train_acc,
                 )
             )
     full = next((r for r in rows if r["variant"] == "full"), None)
@@ -120,12 +131,14 @@ def noise_band(acc: float, n: int) -> float:
 
 def table_markdown(rows: list[dict], n_test: int | None = None, n_val: int | None = None) -> str:
     test = f"test acc ({n_test} images)" if n_test else "test acc"
-    lines = [f"| variant | change | best val acc | {test} there | Δ val | Δ test |", "|---|---|---|---|---|---|"]
+    lines = [f"| variant | change | best val acc | {test} there | Δ val | Δ test | final train acc |"]
+    lines.append("|---|---|---|---|---|---|---|")
     fmt = lambda d: "" if d is None else f"{d:+.4f}"
     for r in rows:
+        train = "" if r.get("final_train_acc") is None else f"{r['final_train_acc']:.4f}"
         lines.append(
             f"| {r['variant']} | {r['change']} | {r['val_acc']:.4f} | {r['test_acc']:.4f} | "
-            f"{fmt(r['delta_val'])} | {fmt(r['delta_test'])} |"
+            f"{fmt(r['delta_val'])} | {fmt(r['delta_test'])} | {train} |"
         )
     full = next((r for r in rows if r["variant"] == "full"), None)
     if full and n_val and n_test:
