@@ -406,3 +406,32 @@ def test_cnn_ablation_on_the_bf16_cpu_is_the_best_recipe_shortened_one_ingredien
     assert rows == json.loads((folder / "ablation.json").read_text())
     assert (folder / "ablation.md").read_text() == table_markdown(rows, 1000, 5000)
     assert (folder / "ablation.png").stat().st_size > 0
+
+
+def test_cnn_ablation_on_the_bf16_cpu_readings():
+    """README bullets under the CPU ablation table (1,500 steps of the best recipe, validation decides)."""
+    import json
+
+    import pytest
+
+    from cs324.cnn.ablation import noise_band
+
+    folder = ROOT / "results/part2_cnn_ablation_cpu_bf16"
+    if not (folder / "ablation.json").exists():
+        pytest.skip("the CPU ablation has not finished yet")
+    rows = {r["variant"]: r for r in json.loads((folder / "ablation.json").read_text())}
+    full, band = rows["full"], noise_band(rows["full"]["val_acc"], 5000)
+    # the schedule matters most; the EMA costs at the end of a short one-cycle run
+    assert rows["no_schedule"]["delta_val"] < -3 * band and rows["none"]["delta_val"] < -3 * band
+    assert -3 * band <= rows["plus_ema"]["delta_val"] < -band
+    assert rows["plus_ema"]["final_train_acc"] == full["final_train_acc"]  # the same training, scored averaged
+    # augmentation costs at four epochs: the full recipe under-fits, the un-augmented run fits furthest
+    for v in ("no_crop", "no_augment"):
+        assert rows[v]["delta_val"] > band and rows[v]["delta_test"] > 0, v
+    assert full["final_train_acc"] < full["val_acc"]
+    assert rows["no_augment"]["final_train_acc"] == max(r["final_train_acc"] for r in rows.values())
+    assert 0 < rows["short_budget_aug"]["delta_val"] <= band and rows["short_budget_aug"]["delta_val"] < min(
+        rows["no_crop"]["delta_val"], rows["no_augment"]["delta_val"]
+    )
+    for v in ("no_label_smoothing", "no_weight_decay", "adam", "no_tta"):
+        assert abs(rows[v]["delta_val"]) <= band, v
