@@ -325,6 +325,9 @@ def ablation_blocks(results: Path) -> list:
                     "Best validation accuracy (it selects the step) and test accuracy there, against the full recipe",
                 ),
             ]
+            if (results / folder / "ablation.png").exists():
+                caption = "Each variant against the full recipe; grey: two standard errors of a difference"
+                blocks.append(Figure(results / folder / "ablation.png", caption))
     return blocks
 
 

@@ -160,14 +160,14 @@ def plot(rows: list[dict], path: Path, n_val: int, n_test: int) -> None:
 
     full = next(r for r in rows if r["variant"] == "full")
     others = [r for r in rows if r["variant"] != "full"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.4 * len(others) + 1.5), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.4 * len(others) + 1.5), sharey=True)
     for ax, split, n in ((axes[0], "val", n_val), (axes[1], "test", n_test)):
         band = 100 * noise_band(full[f"{split}_acc"], n)
         ax.axvspan(-band, band, color="0.85", label="±2 s.e. of a difference")
         deltas = [100 * r[f"delta_{split}"] for r in others]
         ax.barh(range(len(others)), deltas, color=["C3" if d < -band else "C0" if d > band else "0.5" for d in deltas])
         ax.axvline(0, color="k", lw=0.8)
-        ax.set_xlabel(f"Δ {split} accuracy against the full recipe (points; {n} images)")
+        ax.set_xlabel(f"Δ {split} accuracy vs the full recipe (points, {n} images)")
         ax.set_yticks(range(len(others)), [r["variant"] for r in others])
         ax.invert_yaxis()
     axes[0].legend(loc="lower left", fontsize=8)
