@@ -96,7 +96,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     assert metrics(full) == metrics(killed)
     walls = [r["wall_time"] for r in metrics(killed, drop_time=False)]
     assert walls == sorted(walls), "wall_time continues across the resume (training time, pause excluded)"
-    assert torch.load(killed / "last.pt", weights_only=False)["wall_time"] >= walls[-1]
+    # metrics.jsonl rounds wall_time to the millisecond (which can round up past the checkpoint's): compare there
+    assert round(torch.load(killed / "last.pt", weights_only=False)["wall_time"], 3) >= walls[-1]
 
 
 def test_ctrl_c_saves_and_resume_completes(tmp_path):
