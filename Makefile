@@ -41,8 +41,9 @@ report: setup  # report/report.html and report/report.pdf from the models and re
 reproduce: setup
 	PY=$(PY) bash experiments/reproduce.sh $(if $(QUICK),runs/reproduce_quick quick,results)
 
-submission: report  # make submission STUDENT_NUMBER=12345678
-	$(PY) -m cs324.submission --student_number "$(STUDENT_NUMBER)"
+OUT ?= .
+submission: report  # make submission STUDENT_NUMBER=12345678 [OUT=folder for the zip, default: here]
+	$(PY) -m cs324.submission --student_number "$(STUDENT_NUMBER)" --out "$(OUT)"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

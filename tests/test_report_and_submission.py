@@ -1,5 +1,6 @@
 """Issue 7: the generated report, the reproduce pipeline and the submission archive."""
 
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,12 @@ def test_reproduce_quick(tmp_path):
     assert (tmp_path / "r/report/report.html").exists()
     if os.environ.get("CIFAR10_DIR"):
         assert (tmp_path / "r/part2_cnn/table.md").exists()
+
+
+def test_report_holds_no_absolute_path_and_rebuilds_byte_for_byte(built_report, tmp_path):
+    blocks = (built_report / "blocks.json").read_text()
+    assert str(ROOT) not in blocks and str(built_report) not in blocks
+    assert all(not str(b.get("path", "x")).startswith("/") for b in json.loads(blocks))
+    report.main(["--out", str(tmp_path)])
+    for name in ("report.pdf", "report.html", "blocks.json"):
+        assert (tmp_path / name).read_bytes() == (built_report / name).read_bytes(), name

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cs324.cli import ArgumentParser, nonnegative_int, positive_float, positive_int
+from cs324.cli import ArgumentParser, fraction, int_in, nonnegative_float, nonnegative_int, positive_float, positive_int
 from cs324.data.cifar10 import AUGMENTS, CifarDataError, CifarLoader, load_cifar10
 from cs324.runtime import FitResult, UsageError, cleanup, fit, prepare_model, start_session
 
@@ -39,21 +39,21 @@ def add_cifar_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--batch_size", type=positive_int, default=32)
     g.add_argument("--eval_freq", type=positive_int, default=500, help="evaluate val and test every N steps")
     g.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"], default="adam")
-    g.add_argument("--momentum", type=float, default=0.9, help="SGD and RMSprop momentum (default: 0.9)")
+    g.add_argument("--momentum", type=fraction, default=0.9, help="SGD and RMSprop momentum (default: 0.9)")
     g.add_argument("--nesterov", action="store_true", help="Nesterov momentum for SGD")
-    g.add_argument("--weight_decay", type=float, default=0.0)
+    g.add_argument("--weight_decay", type=nonnegative_float, default=0.0)
     g.add_argument(
         "--schedule",
         choices=["constant", "onecycle", "cosine"],
         default="constant",
         help="learning rate over the steps; onecycle: linear warm-up then linear decay to 0",
     )
-    g.add_argument("--warmup", type=float, default=0.2, help="onecycle warm-up fraction (default: 0.2)")
-    g.add_argument("--label_smoothing", type=float, default=0.0)
+    g.add_argument("--warmup", type=fraction, default=0.2, help="onecycle warm-up fraction (default: 0.2)")
+    g.add_argument("--label_smoothing", type=fraction, default=0.0)
     g.add_argument("--augment", choices=AUGMENTS, default="none")
     g.add_argument(
         "--crop_pad",
-        type=nonnegative_int,
+        type=int_in(0, 31),
         default=4,
         help="random crop: pixels of zero padding on each side, i.e. shifts of up to N px (default: 4)",
     )
@@ -150,8 +150,8 @@ def check_phases(phases: list[tuple[int, float]]) -> None:
 
 def train_size(step: int, max_steps: int, phases: list[tuple[int, float]], full: int = 32) -> int:
     """Image side at ``step`` under progressive resizing: the first phase not yet over, else ``full``."""
-    for size, fraction in phases:
-        if step < fraction * max_steps:
+    for size, until in phases:
+        if step < until * max_steps:
             return size
     return full
 

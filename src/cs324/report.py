@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cs324.cli import ArgumentParser
+from cs324.cli import ArgumentParser, cli, existing_dir, writable_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -383,6 +383,15 @@ def to_html(blocks: list) -> str:
     return "\n".join(out)
 
 
+def portable(path: Path) -> str:
+    """A path as the generated files record it: relative to the repository (never this machine's absolute path)."""
+    path = path.resolve()
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:  # results outside the repository: the file name alone
+        return path.name
+
+
 def to_pdf(blocks: list, path: Path) -> None:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
@@ -400,6 +409,7 @@ def to_pdf(blocks: list, path: Path) -> None:
         topMargin=1.2 * cm,
         bottomMargin=1.2 * cm,
         title="CS324 Assignment 2 report",
+        invariant=True,  # no creation date or random document id: the same results give the same bytes
     )
     styles = getSampleStyleSheet()
     cell = styles["BodyText"].clone("cell", fontSize=6.5, leading=7.5)
@@ -444,6 +454,7 @@ def to_pdf(blocks: list, path: Path) -> None:
     doc.build(story)
 
 
+@cli
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default=str(ROOT / "results"))
@@ -451,14 +462,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     np.random.seed(0)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    blocks = build_blocks(Path(args.results))
+    results = existing_dir(args.results, "--results")
+    out = writable_dir(args.out)
+    blocks = build_blocks(results)
     (out / "report.html").write_text(to_html(blocks))
     (out / "blocks.json").write_text(
         json.dumps(
             [
-                {"kind": type(b).__name__, **{k: str(v) if isinstance(v, Path) else v for k, v in vars(b).items()}}
+                {"kind": type(b).__name__, **{k: portable(v) if isinstance(v, Path) else v for k, v in vars(b).items()}}
                 for b in blocks
             ],
             indent=1,

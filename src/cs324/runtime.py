@@ -42,7 +42,11 @@ import torch.distributed as dist
 import torch.nn as nn
 
 import cs324
-from cs324.cli import decay, nonnegative_int
+from cs324 import runfolder
+from cs324.cli import TrainingError, UsageError, cli, decay, nonnegative_int, seed
+from cs324.runfolder import atomic_write_text, load_checkpoint, read_metrics, save_checkpoint
+
+__all__ = ["TrainingError", "UsageError", "cli", "load_checkpoint", "read_metrics", "save_checkpoint"]
 
 # Flags that steer a run without changing what it computes: they may differ on resume.
 RUN_CONTROL_KEYS = {
@@ -59,41 +63,13 @@ RUN_CONTROL_KEYS = {
 }
 
 
-class UsageError(Exception):
-    """A problem with the user's input: reported in one line, exit code 2."""
-
-
-class TrainingError(Exception):
-    """The run cannot go on (e.g. the loss diverged): one line, exit code 1."""
-
-
-def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], None]:
-    """Wrap a trainer's ``main`` so that known failures print one line, not a traceback."""
-
-    def wrapped(argv: list[str] | None = None) -> None:
-        try:
-            main(argv)
-        except UsageError as e:
-            print(f"error: {e}", file=sys.stderr)
-            raise SystemExit(2) from None
-        except TrainingError as e:
-            print(f"error: {e}", file=sys.stderr)
-            raise SystemExit(1) from None
-        except KeyboardInterrupt:  # outside the loop (set-up, or a second Ctrl-C): nothing to save
-            print("interrupted before training started; nothing was saved", file=sys.stderr)
-            raise SystemExit(130) from None
-
-    wrapped.__doc__ = main.__doc__
-    return wrapped
-
-
 def add_runtime_args(parser: argparse.ArgumentParser, *, out: str) -> None:
     """The flags every trainer shares, documented once in the README."""
     g = parser.add_argument_group("runtime")
     g.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto picks CUDA when present (default: auto)"
     )
-    g.add_argument("--seed", type=int, default=0, help="seed of weights, data order, dropout (default: 0)")
+    g.add_argument("--seed", type=seed, default=0, help="seed of weights, data order, dropout (default: 0)")
     g.add_argument("--out", default=out, metavar="DIR", help=f"run folder (default: {out})")
     g.add_argument("--resume", action="store_true", help="continue from DIR/last.pt")
     g.add_argument("--overwrite", action="store_true", help="start afresh even if DIR already holds a checkpoint")
@@ -231,10 +207,8 @@ def start_session(args: argparse.Namespace, config: dict | None = None) -> Sessi
         cpu=cpu_model(),
         cpu_native_bf16=cpu_supports_bf16(),
     )
-    if out is not None:
-        _prepare_out(
-            out, resume=resume, overwrite=bool(getattr(args, "overwrite", False)), config=config, is_main=rank == 0
-        )
+    if out is not None and rank == 0:
+        runfolder.prepare(out, resume=resume, overwrite=bool(getattr(args, "overwrite", False)))
     seed_everything(args.seed)
     return Session(
         device=device,
@@ -252,59 +226,7 @@ def start_session(args: argparse.Namespace, config: dict | None = None) -> Sessi
     )
 
 
-def _prepare_out(out: Path, *, resume: bool, overwrite: bool, config: dict, is_main: bool) -> None:
-    last = out / "last.pt"
-    if resume:
-        if not last.is_file():
-            raise UsageError(f"--resume: no checkpoint at {last}")
-        try:
-            with open(last, "rb") as f:
-                f.read(1)
-        except OSError as e:
-            raise UsageError(f"--resume: cannot read {last}: {e.strerror}") from None
-    elif last.exists() and not overwrite:
-        raise UsageError(
-            f"{out} already holds a run (last.pt); pass --resume to continue it or --overwrite to start again"
-        )
-    if not is_main:
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise UsageError(f"output folder {out} is not writable: {e.strerror}") from None
-    if not resume:
-        _atomic_write_text(out / "config.json", json.dumps(config, indent=2, default=str) + "\n")
-        (out / "metrics.jsonl").write_text("")
-        (out / "best.pt").unlink(missing_ok=True)
-
-
 # --------------------------------------------------------------------------- checkpoints
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    """torch.save to a temp file, fsync, then rename: a kill never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path) -> dict:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # truncated, corrupt, not a checkpoint at all
-        raise UsageError(f"cannot load checkpoint {path}: {type(e).__name__}: {e}") from None
 
 
 def _rng_state() -> dict:
@@ -492,14 +414,12 @@ def fit(
         _set_rng_state(ckpt["rng"])
         start_step, best, running = ckpt["step"], ckpt.get("best"), ckpt["running"]
         records = [r for r in read_metrics(out) if r["step"] <= start_step]
-        if "wall_time" in ckpt:
-            wall_before, samples_before = ckpt["wall_time"], ckpt["samples"]
-        elif records:  # a checkpoint from before this was saved: the last evaluation's figures
-            wall_before = records[-1].get("wall_time") or 0.0
-            samples_before = round((records[-1].get("samples_per_s") or 0.0) * wall_before)
-        if session.is_main:
-            _atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+        wall_before, samples_before = ckpt["wall_time"], ckpt["samples"]
+        if session.is_main:  # drops the evaluations after the checkpoint, and a line torn by a kill
+            atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
         session.log(f"resumed from {out / 'last.pt'} at step {start_step}")
+    elif out is not None and session.is_main:  # everything that could fail has been checked: write the run
+        runfolder.start_fresh(out, session.config)
 
     def checkpoint(step: int) -> None:
         if out is None or not session.is_main:
@@ -541,8 +461,7 @@ def fit(
         running = {"loss": 0.0, "correct": 0.0, "seen": 0}
         records.append(record)
         if out is not None and session.is_main:
-            with open(out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            runfolder.append_record(out, record)
             if "val_acc" in record and (best is None or record["val_acc"] > best["val_acc"]):
                 best = record
                 save_checkpoint(
@@ -631,14 +550,9 @@ def format_record(record: dict) -> str:
     return " | ".join(cols)
 
 
-def read_metrics(run_dir: str | Path) -> list[dict]:
-    """The records of ``run_dir/metrics.jsonl`` (none if it does not exist)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def cleanup(session: Session) -> None:
+    """End the session: leave the process group, give up the run folder."""
+    if session.out is not None and session.is_main:
+        runfolder.release(session.out)
     if session.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -13,11 +13,10 @@ on how to run it. ``python -m cs324.selfcheck`` inside the unpacked archive chec
 from __future__ import annotations
 
 import re
-import sys
 import zipfile
 from pathlib import Path
 
-from cs324.cli import ArgumentParser
+from cs324.cli import ArgumentParser, UsageError, cli, writable_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 INCLUDE = [
@@ -51,8 +50,8 @@ Results the notebooks and the report read: results/. Report: report/report.pdf.
 def check_student_number(number: str | None) -> str:
     if not number:
         raise ValueError("a student number is required (e.g. STUDENT_NUMBER=12345678)")
-    if not re.fullmatch(r"\d{6,12}", number):
-        raise ValueError(f"student number must be 6 to 12 digits, got {number!r}")
+    if not re.fullmatch(r"[0-9]{6,12}", number):
+        raise ValueError(f"student number must be 6 to 12 ASCII digits (0-9), got {number!r}")
     return number
 
 
@@ -80,16 +79,18 @@ def build(number: str, out_dir: Path, root: Path = ROOT, report_dir: Path | None
     return path
 
 
+@cli
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student_number", default=None, help="digits only, e.g. 12345678")
     parser.add_argument("--out", default=".", help="folder for the zip (default: .)")
     args = parser.parse_args(argv)
     try:
-        path = build(args.student_number, Path(args.out))
+        check_student_number(args.student_number)
+        out = writable_dir(args.out)
+        path = build(args.student_number, out)
     except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise UsageError(str(e)) from None
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

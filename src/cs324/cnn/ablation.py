@@ -23,10 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
-from cs324.cli import ArgumentParser, positive_int
+from cs324.cli import ArgumentParser, cli, positive_int, seed, writable_dir
 from cs324.cnn import cnn_train
 from cs324.runtime import read_metrics
 
@@ -62,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_steps", type=positive_int, default=None, help="steps per run (default: the recipe's)")
     p.add_argument("--eval_freq", type=positive_int, default=None, help="default: max_steps / 10")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument(
         "--extra", nargs=argparse.REMAINDER, default=[], help="flags passed to every cnn_train run (e.g. --val_size)"
     )
@@ -177,6 +176,7 @@ def plot(rows: list[dict], path: Path, n_val: int, n_test: int) -> None:
     plt.close(fig)
 
 
+@cli
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -186,8 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     elif not_applicable := [v for v in args.variants if v not in applicable]:
         parser.error(f"variant(s) {', '.join(not_applicable)} apply only to --recipe best_cpu")
     args.max_steps = args.max_steps or cnn_train.RECIPES[args.recipe]["max_steps"]
-    args.out.mkdir(parents=True, exist_ok=True)
-    command = "python -m cs324.cnn.ablation " + " ".join(argv if argv is not None else sys.argv[1:]) + "\n"
+    writable_dir(args.out)
+    command = "python -m cs324.cnn.ablation " + " ".join(argv) + "\n"
     recorded = args.out / "COMMAND.txt"
     if command not in (recorded.read_text().splitlines(keepends=True) if recorded.exists() else []):
         with open(recorded, "a") as f:  # a rerun (to resume, or to rebuild the table) adds no line

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from cs324.cli import ArgumentParser
 from cs324.cnn.cnn_model import CNN
 from cs324.data.cifar10 import CifarDataError, CifarLoader, load_cifar10
+from cs324.runfolder import atomic_write_text
 from cs324.runtime import UsageError, bf16_native, cli, load_checkpoint, use_cuda
 
 View = tuple[int, int, bool]  # (rows down, columns right, mirrored)
@@ -152,7 +153,7 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
         "test_acc": table["test"][chosen]["acc"],
         "recorded_val_acc": (ckpt.get("record") or {}).get("val_acc"),
     }
-    (run / "tta.json").write_text(json.dumps(result, indent=1) + "\n")
+    atomic_write_text(run / "tta.json", json.dumps(result, indent=1) + "\n")
     return result
 
 
@@ -161,7 +162,11 @@ def write_table(folder: Path) -> Path:
     rows = ["| run | scheme | views | val acc | test acc |", "|---|---|---|---|---|"]
     sizes = set()
     for path in sorted(folder.glob("*/tta.json")):
-        table = json.loads(path.read_text())
+        try:
+            table = json.loads(path.read_text())
+            table["schemes"], table["n_val"], table["n_test"], table["selected_on_val"]  # noqa: B018
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
+            raise UsageError(f"{path} is not a tta.json written by cs324.cnn.tta ({type(e).__name__})") from None
         sizes.add((table["n_val"], table["n_test"]))
         for name, s in table["schemes"].items():
             chosen = " **(chosen on val)**" if name == table["selected_on_val"] else ""
@@ -173,7 +178,7 @@ def write_table(folder: Path) -> Path:
         for v, t in sorted(sizes)
     )
     note = f"\nScored on {shown}.\n"
-    (folder / "tta.md").write_text("\n".join(rows) + "\n" + note)
+    atomic_write_text(folder / "tta.md", "\n".join(rows) + "\n" + note)
     return folder / "tta.md"
 
 

@@ -97,6 +97,8 @@ def _load_torchvision(root: Path, download: bool) -> CifarArrays:
 
 def _checked(x_train, y_train, x_test, y_test, classes, source: str) -> CifarArrays:
     for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if len(x) == 0:
+            raise CifarDataError(f"{source}: x_{name} holds no images")
         if x.ndim != 4 or x.shape[1:] != (32, 32, 3):
             raise CifarDataError(f"{source}: x_{name} has shape {x.shape}, expected (N, 32, 32, 3)")
         if x.dtype != np.uint8:
@@ -115,7 +117,9 @@ def stratified_split(labels: np.ndarray, val_size: int, seed: int = 0) -> tuple[
     if val_size == 0:
         return np.arange(len(labels)), np.arange(0)
     if not 0 < val_size < len(labels):
-        raise CifarDataError(f"val_size must lie in [0, {len(labels)}), got {val_size}")
+        raise CifarDataError(
+            f"--val_size must lie in [0, {len(labels)}) for its {len(labels):,} training images, got {val_size}"
+        )
     from sklearn.model_selection import train_test_split
 
     train, val = train_test_split(np.arange(len(labels)), test_size=val_size, random_state=seed, stratify=labels)
@@ -156,7 +160,10 @@ class CifarLoader:
             raise ValueError(f"unknown augment {augment!r}; choose from {AUGMENTS}")
         if pad < 0:
             raise ValueError(f"crop padding must be >= 0, got {pad}")
-        train_idx, val_idx = stratified_split(arrays.y_train, val_size, seed)
+        try:
+            train_idx, val_idx = stratified_split(arrays.y_train, val_size, seed)
+        except CifarDataError as e:
+            raise CifarDataError(f"{arrays.source}: {e}") from None
         to_t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous().to(device)
         self.x = {
             "train": to_t(arrays.x_train[train_idx]),

@@ -16,7 +16,8 @@ import torch
 import torch.nn as nn
 
 from cs324.cifar import add_cifar_args, parse_with_recipe, report, train_cifar
-from cs324.cli import ArgumentParser, hidden_units
+from cs324.cli import ArgumentParser, fraction, hidden_units
+from cs324.mlp.common import check_mlp_size
 from cs324.runtime import add_runtime_args, cli
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
@@ -98,7 +99,7 @@ def build_parser(recipe: str = "best") -> argparse.ArgumentParser:
     parser.add_argument("--hidden", type=hidden_units, metavar="W1,W2,..", help="hidden widths")
     parser.add_argument("--norm", choices=list(NORMS))
     parser.add_argument("--activation", choices=list(ACTIVATIONS))
-    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--dropout", type=fraction)
     add_cifar_args(parser)
     add_runtime_args(parser, out=f"runs/cifar_mlp_{recipe}")
     defaults = dict(RECIPES[recipe])
@@ -114,6 +115,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 @cli
 def main(argv: list[str] | None = None) -> None:
     config = parse(argv)
+    check_mlp_size([3 * 32 * 32, *config.hidden, 10], batch=config.batch_size, bytes_per_value=4)
     result = train_cifar(
         config, lambda: CifarMLP(config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout)
     )

@@ -20,7 +20,7 @@ from cs324.cli import ArgumentParser
 from cs324.data.batches import batch_indices
 from cs324.data.toy import ToyData, make_toy
 from cs324.metrics import accuracy
-from cs324.mlp.common import add_mlp_args
+from cs324.mlp.common import add_mlp_args, check_mlp_size
 from cs324.mlp.pytorch_mlp import MLP
 from cs324.runtime import FitResult, UsageError, add_runtime_args, cleanup, cli, fit, start_session
 
@@ -57,8 +57,11 @@ def train(
             data = make_toy(config.dataset, noise=config.noise, seed=config.data_seed)
         except ValueError as e:
             raise UsageError(str(e)) from None
-    session = start_session(config)
     dtype = getattr(torch, config.dtype)
+    if model is None:
+        widths = [data.x_train.shape[1], *config.dnn_hidden_units, data.n_classes]
+        check_mlp_size(widths, batch=config.batch_size or data.n_train, bytes_per_value=dtype.itemsize)
+    session = start_session(config)
     if model is None:
         model = MLP(data.x_train.shape[1], config.dnn_hidden_units, data.n_classes).to(dtype)
     model = model.to(session.device)

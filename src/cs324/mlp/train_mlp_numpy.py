@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from cs324.cli import ArgumentParser
+from cs324.cli import ArgumentParser, UsageError, cli, seed
 from cs324.data.batches import batch_indices
 from cs324.data.toy import ToyData, make_toy, one_hot
 from cs324.metrics import accuracy
-from cs324.mlp.common import add_mlp_args, is_eval_step
+from cs324.mlp.common import add_mlp_args, check_mlp_size, is_eval_step
 from cs324.mlp.mlp_numpy import MLP
 from cs324.mlp.modules import CrossEntropy
 
@@ -83,19 +82,21 @@ def train(
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     add_mlp_args(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights and batch order (default: 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of weights and batch order (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="print only the final line")
     return parser
 
 
+@cli
 def main(argv: list[str] | None = None) -> History:
     args = build_parser().parse_args(argv)
     try:
         data = make_toy(args.dataset, noise=args.noise, seed=args.data_seed)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise UsageError(str(e)) from None
     dtype = np.float64 if args.dtype == "float64" else np.float32
+    widths = [2, *args.dnn_hidden_units, data.n_classes]
+    check_mlp_size(widths, batch=args.batch_size or data.n_train, bytes_per_value=np.dtype(dtype).itemsize)
     model = MLP(2, args.dnn_hidden_units, data.n_classes, seed=args.seed, dtype=dtype)
     history = train(
         model,

@@ -27,6 +27,7 @@ processes, one thread each; results are appended to ``sweep.csv`` as they finish
 from __future__ import annotations
 
 import csv
+import io
 import json
 import multiprocessing as mp
 import os
@@ -34,7 +35,8 @@ import sys
 import time
 from pathlib import Path
 
-from cs324.cli import ArgumentParser
+from cs324.cli import ArgumentParser, TrainingError, cli, int_in, nonnegative_int, positive_int, seed, writable_dir
+from cs324.runfolder import atomic_write_text
 
 VARIANTS = {
     "rnn_default": [],
@@ -65,18 +67,14 @@ def variant_args(variant: str, T: int) -> list[str]:
     return args
 
 
-def run_job(job: dict) -> dict:
-    import torch
-
-    from cs324.rnn import train as rnn_train
-
-    torch.set_num_threads(1)
-    T, variant, seed = job["T"], job["variant"], job["seed"]
-    argv = [
+def job_argv(job: dict) -> list[str]:
+    """The ``cs324.rnn.train`` flags of one job."""
+    T = job["T"]
+    return [
         "--input_length",
         str(T - 1),
         "--seed",
-        str(seed),
+        str(job["seed"]),
         "--max_steps",
         str(job["max_steps"]),
         "--eval_freq",
@@ -88,9 +86,29 @@ def run_job(job: dict) -> dict:
         "--quiet",
         "--patience",
         str(job["patience"]),
-        *variant_args(variant, T),
+        *variant_args(job["variant"], T),
     ]
-    config = rnn_train.build_parser().parse_args(argv)
+
+
+class JobFailed(RuntimeError):
+    """A worker's run failed: the sweep stops (a pool would otherwise wait for it forever)."""
+
+
+def run_job(job: dict) -> dict:
+    try:
+        return _run_job(job)
+    except BaseException as e:  # SystemExit and KeyboardInterrupt too: a dead worker would hang the pool
+        raise JobFailed(f"{job['variant']} T={job['T']} seed={job['seed']}: {type(e).__name__}: {e}") from None
+
+
+def _run_job(job: dict) -> dict:
+    import torch
+
+    from cs324.rnn import train as rnn_train
+
+    torch.set_num_threads(1)
+    T, variant, seed = job["T"], job["variant"], job["seed"]
+    config = rnn_train.build_parser().parse_args(job_argv(job))
     config.out = None
     t0 = time.perf_counter()
     _, result = rnn_train.main(config)
@@ -108,49 +126,68 @@ def run_job(job: dict) -> dict:
     }
     curve_dir = Path(job["out"]) / "curves"
     curve_dir.mkdir(parents=True, exist_ok=True)
-    (curve_dir / f"{variant}_T{T}_seed{seed}.json").write_text(json.dumps(result.records))
+    atomic_write_text(curve_dir / f"{variant}_T{T}_seed{seed}.json", json.dumps(result.records))
     return row
 
 
-def main(argv: list[str] | None = None) -> None:
+def read_rows(csv_path: Path) -> list[dict]:
+    """The complete rows of ``sweep.csv``; a row torn by a kill is dropped (and the file rewritten without it)."""
+    if not csv_path.exists():
+        return []
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    complete = [r for r in rows if all(r.get(k) not in (None, "") for k in FIELDS)]
+    if len(complete) < len(rows):
+        print(f"notice: dropped {len(rows) - len(complete)} incomplete row(s) of {csv_path}", file=sys.stderr)
+        write_rows(csv_path, complete)
+    return complete
+
+
+def write_rows(csv_path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(csv_path, buffer.getvalue())
+
+
+def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/part3_rnn")
-    parser.add_argument("--lengths", type=int, nargs="+", default=[5, 10, 15, 20, 25, 30, 40, 50, 60])
+    parser.add_argument(
+        "--lengths", type=int_in(2), nargs="+", default=[5, 10, 15, 20, 25, 30, 40, 50, 60], help="palindrome lengths T"
+    )
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--max_steps", type=int, default=6000)
-    parser.add_argument("--eval_freq", type=int, default=250)
-    parser.add_argument("--data_size", type=int, default=50000)
-    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument("--seeds", type=seed, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max_steps", type=positive_int, default=6000)
+    parser.add_argument("--eval_freq", type=positive_int, default=250)
+    parser.add_argument("--data_size", type=positive_int, default=50000)
+    parser.add_argument("--workers", type=positive_int, default=max(1, (os.cpu_count() or 2) - 1))
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
     parser.add_argument(
         "--patience",
-        type=int,
+        type=nonnegative_int,
         default=8,
         help="stop a run after N evaluations without a better validation accuracy; 0: never "
         "(default: 8, i.e. 2,000 steps at --eval_freq 250)",
     )
     parser.add_argument(
         "--default_max_T",
-        type=int,
+        type=positive_int,
         default=50,
         help="longest T run for rnn_default, which is at chance well before (default: 50)",
     )
     parser.add_argument("--quick", action="store_true", help="T in {5, 10}, 1 seed, 150 steps")
-    args = parser.parse_args(argv)
+    return parser
+
+
+@cli
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.quick or os.environ.get("CS324_QUICK") == "1":
         args.lengths, args.seeds, args.max_steps, args.eval_freq, args.data_size = [5, 10], [0], 150, 50, 2000
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    done = set()
-    csv_path = out / "sweep.csv"
-    if csv_path.exists():  # resume: skip the jobs already recorded
-        done = {(r["variant"], int(r["T"]), int(r["seed"])) for r in csv.DictReader(open(csv_path))}
-    else:
-        with open(csv_path, "w", newline="") as f:
-            csv.DictWriter(f, FIELDS).writeheader()
     # shortest first: stopped early, the sweep still holds a contiguous range of lengths
-    jobs = [
+    grid = [
         dict(
             T=T,
             variant=v,
@@ -160,21 +197,47 @@ def main(argv: list[str] | None = None) -> None:
             data_size=args.data_size,
             patience=args.patience,
             device=args.device,
-            out=str(out),
+            out=args.out,
         )
-        for T in sorted(args.lengths)
+        for T in sorted(set(args.lengths))
         for v in args.variants
-        for s in args.seeds
-        if (v, T, s) not in done and not (v == "rnn_default" and T > args.default_max_T)
+        for s in sorted(set(args.seeds))
+        if not (v == "rnn_default" and T > args.default_max_T)
     ]
-    command = " ".join(argv if argv is not None else sys.argv[1:])
-    with open(out / "COMMAND.txt", "a") as f:  # a sweep may be extended by later invocations
-        f.write(f"python -m cs324.rnn.sweep {command}\n")
+    from cs324.rnn import train as rnn_train
+
+    for job in grid:  # every job's configuration is checked before anything is written or any worker starts
+        rnn_train.resolve(rnn_train.build_parser().parse_args(job_argv(job)))
+    out = writable_dir(args.out)
+    csv_path = out / "sweep.csv"
+    rows = read_rows(csv_path)
+    done = {(r["variant"], int(r["T"]), int(r["seed"])) for r in rows}
+    if not csv_path.exists():
+        write_rows(csv_path, [])
+    jobs = [job for job in grid if (job["variant"], job["T"], job["seed"]) not in done]
+    record_command(out, argv)
     with mp.get_context("spawn").Pool(args.workers) as pool:
-        for row in pool.imap_unordered(run_job, jobs):
-            with open(csv_path, "a", newline="") as f:
-                csv.DictWriter(f, FIELDS).writerow(row)
-            print(json.dumps(row), flush=True)
+        try:
+            for row in pool.imap_unordered(run_job, jobs):
+                key = (row["variant"], row["T"], row["seed"])
+                if key in done:
+                    continue
+                done.add(key)
+                with open(csv_path, "a", newline="") as f:
+                    csv.DictWriter(f, FIELDS).writerow(row)
+                print(json.dumps(row), flush=True)
+        except JobFailed as e:
+            pool.terminate()
+            raise TrainingError(f"sweep stopped: {e}") from None
+
+
+def record_command(out: Path, argv: list[str]) -> None:
+    """Append the command to ``COMMAND.txt`` (a sweep may be extended by later invocations), once."""
+    command = "python -m cs324.rnn.sweep " + " ".join(argv) + "\n"
+    recorded = out / "COMMAND.txt"
+    if command not in (recorded.read_text().splitlines(keepends=True) if recorded.exists() else []):
+        with open(recorded, "a") as f:
+            f.write(command)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from cs324.cli import ArgumentParser, nonnegative_int, positive_float, positive_int
+from cs324.cli import ArgumentParser, check_memory, nonnegative_int, positive_float, positive_int
 from cs324.data.batches import batch_indices, steps_per_epoch
 from cs324.metrics import accuracy
 from cs324.rnn.dataset import PalindromeDataset, split_indices
@@ -189,7 +189,36 @@ def resolve(config: argparse.Namespace) -> argparse.Namespace:
         raise UsageError("--num_classes must be 10: the targets are digits")
     if config.curriculum == 1 or config.curriculum > config.input_length + 1:
         raise UsageError(f"--curriculum must be 0 (off) or a length from 2 to T={config.input_length + 1}")
+    check_sizes(config)
     return config
+
+
+def n_palindromes(T: int, data_size: int) -> int:
+    """How many distinct palindromes of length T a data set of ``data_size`` holds (all, when fewer exist)."""
+    half = math.ceil(T / 2)
+    return data_size if half > 15 else min(data_size, 10**half)
+
+
+def check_sizes(config: argparse.Namespace) -> None:
+    """Refuse, before anything is built, a split left empty or a run that cannot fit in memory."""
+    T = config.input_length + 1
+    n = n_palindromes(T, config.data_size)
+    n_train = int(round(n * config.portion_train))
+    if n_train == 0 or n_train == n:
+        raise UsageError(
+            f"--data_size {config.data_size} gives {n} palindromes of length T={T}: --portion_train "
+            f"{config.portion_train} leaves an empty training or validation split"
+        )
+    gates = 4 if config.model == "lstm" else 1
+    params = gates * config.num_hidden * (config.num_hidden + config.input_dim + 1) + config.num_hidden * 11
+    # per hidden unit and time step: the states and pre-activations autograd keeps, and their gradients
+    activations = max(config.batch_size, 2048) * T * (config.num_hidden * 4 * gates + config.input_dim)
+    check_memory(16 * params, f"--num_hidden {config.num_hidden}")
+    check_memory(
+        2 * n * T + 4 * activations,
+        f"T={T} with --data_size {config.data_size}, --num_hidden "
+        f"{config.num_hidden}, --batch_size {config.batch_size}",
+    )
 
 
 def main(config: argparse.Namespace):
