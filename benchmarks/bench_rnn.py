@@ -1,22 +1,26 @@
 """Part III speed: the hand-written loops against torch.nn.RNN / nn.LSTM of the same size.
 
-    python benchmarks/bench_rnn.py --out results/benchmarks     # about a minute
+    python benchmarks/bench_rnn.py --out results/benchmarks     # about a minute: writes results/benchmarks/<cpu>/rnn.md
 
 One training step (forward, cross-entropy on the last step, backward, RMSprop) at
 batch 128, hidden 128, T=20 (19 input digits), measured in one run on every device
 present; ratios > 1 mean the hand-written loop is slower than cuDNN/ATen's fused RNN.
+Each step's GFLOP/s (its matrix products: forward, and twice that for the backward) is
+set against the fp32 matmul rate measured in the same run at the same thread count: the
+machine's own limit. Tables go to a folder named by the CPU model and the instruction set
+torch dispatches (one per kind of machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 import torch.nn as nn
+from machine import cpu_folder, machine_facts, matmul_gflops
 
 from cs324.rnn.lstm import LSTM
 from cs324.rnn.vanilla_rnn import VanillaRNN
@@ -56,6 +60,12 @@ def time_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int) 
     return (time.perf_counter() - t0) / repeats
 
 
+def step_gflop(gates: int, batch: int, hidden: int, length: int, input_dim: int, classes: int = 10) -> float:
+    """Matrix-product work of one training step: 2 FLOP a multiply-add, forward once and backward twice."""
+    forward = 2 * batch * (length * gates * hidden * (input_dim + hidden) + hidden * classes)
+    return 3 * forward / 1e9
+
+
 def measure(device: str, threads: int | None, batch=128, hidden=128, length=19, input_dim=1) -> dict:
     if threads:
         torch.set_num_threads(threads)
@@ -70,10 +80,14 @@ def measure(device: str, threads: int | None, batch=128, hidden=128, length=19, 
         "nn.LSTM": TorchRecurrent(nn.LSTM, input_dim, hidden, 10),
     }
     times = {name: time_step(m.to(device), x, y, repeats) for name, m in models.items()}
+    work = {name: step_gflop(4 if "LSTM" in name else 1, batch, hidden, length, input_dim) for name in models}
     return {
         "device": device,
         "threads": torch.get_num_threads(),
+        "matmul_fp32_gflops": matmul_gflops(torch.float32) if device == "cpu" else None,
         "s_per_step": times,
+        "sequences_per_s": {name: batch / t for name, t in times.items()},
+        "gflops": {name: work[name] / t for name, t in times.items()},
         "rnn_ratio": times["VanillaRNN"] / times["nn.RNN"],
         "lstm_ratio": times["LSTM (ours)"] / times["nn.LSTM"],
     }
@@ -87,28 +101,35 @@ def main() -> None:
     rows = [measure("cpu", 1), measure("cpu", 2)]
     if torch.cuda.is_available():
         rows.append(measure("cuda", None))
-    report = {
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        "rows": rows,
-    }
-    out = Path(args.out)
+    report = {**machine_facts(), "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    report["rows"] = rows
+    out = Path(args.out) / cpu_folder()
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
-        "Training step, batch 128, hidden 128, T=20 (19 inputs), RMSprop:",
+        f"Training step, batch 128, hidden 128, T=20 (19 inputs), RMSprop. CPU: {report['cpu']} "
+        f"({report['isa']}), torch {report['torch']}.",
         "",
-        "| device | threads | VanillaRNN | nn.RNN | ratio | LSTM (ours) | nn.LSTM | ratio |",
+        "| device | threads | model | ms/step | sequences/s | GFLOP/s | share of fp32 matmul | ratio to torch.nn |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        t = r["s_per_step"]
-        lines.append(
-            f"| {r['device']} | {r['threads']} | {t['VanillaRNN'] * 1e3:.2f} ms | {t['nn.RNN'] * 1e3:.2f} ms | "
-            f"{r['rnn_ratio']:.2f} | {t['LSTM (ours)'] * 1e3:.2f} ms | {t['nn.LSTM'] * 1e3:.2f} ms | "
-            f"{r['lstm_ratio']:.2f} |"
-        )
+        for name, reference in (
+            ("VanillaRNN", "nn.RNN"),
+            ("nn.RNN", None),
+            ("LSTM (ours)", "nn.LSTM"),
+            ("nn.LSTM", None),
+        ):
+            share = f"{r['gflops'][name] / r['matmul_fp32_gflops']:.0%}" if r["matmul_fp32_gflops"] else "-"
+            ratio = f"{r['s_per_step'][name] / r['s_per_step'][reference]:.2f}" if reference else "1"
+            lines.append(
+                f"| {r['device']} | {r['threads']} | {name} | {r['s_per_step'][name] * 1e3:.2f} | "
+                f"{r['sequences_per_s'][name]:,.0f} | {r['gflops'][name]:.1f} | {share} | {ratio} |"
+            )
+    rates = "; ".join(
+        f"{r['threads']} thread(s) {r['matmul_fp32_gflops']:.0f}" for r in rows if r["matmul_fp32_gflops"]
+    )
+    lines += ["", f"fp32 matmul 2048^3, same run: {rates} GFLOP/s."]
     (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     (out / f"COMMAND_{args.name}.txt").write_text(
         f"python benchmarks/bench_rnn.py --out {args.out} --name {args.name}\n"

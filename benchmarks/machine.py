@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 import time
 
 import torch
@@ -20,10 +21,18 @@ def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 204
     return 2 * m * k * n * repeats / (time.perf_counter() - t0) / 1e9
 
 
+def cpu_folder() -> str:
+    """A folder name for this kind of CPU: its model and the instruction set torch dispatches, e.g.
+    ``amd-epyc-avx2``. Results of different machines never share a folder, nor are named by date."""
+    name = f"{cpu_model()}-{torch.backends.cpu.get_cpu_capability()}".lower()
+    return re.sub(r"[^a-z0-9]+", "-", name).strip("-")
+
+
 def machine_facts() -> dict:
     return {
         "platform": platform.platform(),
         "cpu": cpu_model(),
+        "isa": torch.backends.cpu.get_cpu_capability(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu_native_bf16": cpu_supports_bf16(),

@@ -127,6 +127,39 @@ def test_lstm_gradients_match_torch_lstm():
     torch.testing.assert_close(model.W_ph.grad, head.weight.grad.T, atol=1e-10, rtol=0)
 
 
+def test_lstm_cell_backward_is_the_derivative_of_its_forward():
+    """The hand-written backward of one LSTM step against finite differences (float64), with and without a
+    gradient arriving through c(t) (at the last step none does)."""
+    from cs324.rnn.lstm import LSTMCell
+
+    torch.manual_seed(2)
+    gates = torch.randn(3, 4 * 5, dtype=torch.float64, requires_grad=True)
+    c_prev = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(LSTMCell.apply, (gates, c_prev))
+    assert torch.autograd.gradcheck(lambda g, c: LSTMCell.apply(g, c)[0], (gates, c_prev))
+
+
+def test_lstm_loop_backward_and_the_stepwise_path_agree():
+    """Training runs the recurrence as one node (LSTMLoop); ``return_hidden`` runs it step by step so that
+    dL/dh(t) can be read: same logits, same gradients, and LSTMLoop's backward passes finite differences."""
+    from cs324.rnn.lstm import LSTMLoop
+
+    torch.manual_seed(3)
+    x_proj = torch.randn(3, 4, 4 * 5, dtype=torch.float64, requires_grad=True)
+    W_h = torch.randn(5, 4 * 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(LSTMLoop.apply, (x_proj, W_h))
+    model = LSTM(6, 3, 5, 10).double()
+    x, y = torch.randn(4, 6, 3, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
+    grads = []
+    for stepwise in (False, True):
+        model.zero_grad()
+        logits = model(x, return_hidden=True)[0] if stepwise else model(x)
+        nn.functional.cross_entropy(logits, y).backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+
 @pytest.mark.parametrize("init", ["orthogonal", "identity"])
 def test_recurrent_inits(init):
     model = VanillaRNN(5, 1, 8, 10, recurrent_init=init)
