@@ -162,6 +162,7 @@ def test_alternating_flip_mirrors_each_image_in_exactly_one_of_two_epochs(npz_di
         CifarLoader(arrays, val_size=0, pad=-1)
 
 
+@pytest.mark.slow
 def test_crop_pad_and_alternate_flip_reach_the_loader(npz_dir, tmp_path, monkeypatch):
     import cs324.cifar
 
@@ -233,6 +234,7 @@ def test_cifar_mlp_is_pure_mlp():
     assert model(torch.zeros(4, 3, 32, 32)).shape == (4, 10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trainer", ["cnn", "mlp"])
 def test_trainers_run_end_to_end_on_fake_data(trainer, npz_dir, tmp_path):
     common = [
@@ -265,6 +267,7 @@ def test_trainers_run_end_to_end_on_fake_data(trainer, npz_dir, tmp_path):
     assert confusion["n_test"] == 50 and (tmp_path / "run" / "best.pt").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trainer", ["cnn", "mlp"])
 def test_same_seed_same_run(trainer, npz_dir, tmp_path):
     """--seed fixes the initial weights too: the model is built after the session seeds the generators."""
@@ -353,6 +356,7 @@ def cifar_build_optimizer_plain(name: str, model: torch.nn.Module) -> torch.opti
     return cls(params, lr=0.1, weight_decay=0.01)
 
 
+@pytest.mark.slow
 def test_ablation_runs_variants_and_tabulates_against_full(npz_dir, tmp_path, capsys):
     from cs324.cnn import ablation
 
@@ -386,6 +390,7 @@ def test_ablation_noise_band_is_two_standard_errors_of_a_difference():
     assert noise_band(1.0, 1000) == 0
 
 
+@pytest.mark.slow
 def test_ablation_of_the_cpu_recipe_takes_out_whitening_and_resizing(npz_dir, tmp_path, capsys):
     from cs324.cnn import ablation
 
@@ -461,6 +466,7 @@ def test_whitening_filters_decorrelate_the_patches():
     assert torch.equal(conv.weight[27:54], -conv.weight[:27]) and torch.equal(conv.weight[54:], untouched)
 
 
+@pytest.mark.slow
 def test_cnn_trains_with_whitening_and_progressive_resizing(npz_dir, tmp_path):
     """The frozen first layer stays as initialised; the low-resolution phases run; eval is at 32 px."""
     import json
@@ -511,6 +517,7 @@ def test_tta_schemes_are_scored_and_chosen_on_validation():
     assert select({"flip": {"acc": 0.5, "views": 2}, "flip_shift1": {"acc": 0.6, "views": 6}}) == "flip_shift1"
 
 
+@pytest.mark.slow
 def test_tta_rescoring_a_run_matches_its_training_evaluation(npz_dir, tmp_path, capsys):
     """'flip' re-scores a checkpoint exactly as training's --tta did, 'none' as its un-flipped score."""
     from cs324.cnn import tta

@@ -104,3 +104,23 @@ def test_accuracy_accepts_one_hot_and_indices():
 def test_accuracy_rejects_bad_shapes(pred, target):
     with pytest.raises(ValueError):
         accuracy(pred, target)
+
+
+def test_every_command_has_a_console_script():
+    """Each module that runs as ``python -m`` is also a ``cs324-...`` command pointing at its entry point."""
+    import re
+
+    import tomllib
+    from conftest import ROOT
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    targets = {target.split(":")[0] for target in scripts.values()}
+    modules = {
+        p.relative_to(ROOT / "src").with_suffix("").as_posix().replace("/", ".")
+        for p in (ROOT / "src").rglob("*.py")
+        if re.search(r'^if __name__ == "__main__":', p.read_text(), re.M)
+    }
+    assert modules == targets
+    for target in scripts.values():
+        module, function = target.split(":")
+        assert callable(getattr(__import__(module, fromlist=[function]), function)), target

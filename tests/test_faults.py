@@ -245,6 +245,7 @@ def test_sweep_checks_every_job_before_writing_or_starting_workers(argv, tmp_pat
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_failing_worker_fails_the_sweep(tmp_path):
     import torch
 
@@ -259,6 +260,7 @@ def test_a_failing_worker_fails_the_sweep(tmp_path):
     assert sweep.read_rows(out / "sweep.csv") == []  # header only: no row for the failed job
 
 
+@pytest.mark.slow
 def test_sweep_drops_a_torn_row_and_never_duplicates(tmp_path):
     out = tmp_path / "o"
     args = "--lengths 5 --variants rnn_best --seeds 0 1 --max_steps 20 --eval_freq 10 --data_size 200 --workers 1"
@@ -293,6 +295,7 @@ def start_in_background(out, *args, wait_for):
     return proc
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_folder_in_use_is_refused_and_the_first_finishes_cleanly(tmp_path):
     out = tmp_path / "conc"
     first = start_in_background(
@@ -324,6 +327,7 @@ def test_a_stale_lock_is_taken_over(tmp_path, capsys):
     assert not (out / runfolder.LOCK_NAME).exists()
 
 
+@pytest.mark.slow
 def test_folder_made_unwritable_mid_run_is_one_line_and_resume_finishes(tmp_path):
     if shutil.which("chattr") is None:
         pytest.skip("chattr is not installed")

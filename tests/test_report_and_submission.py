@@ -55,6 +55,7 @@ def test_report_pdf_renders_text(built_report):
     assert pix.width > 100 and len(set(pix.samples)) > 2  # not a blank page
 
 
+@pytest.mark.slow
 def test_submission_archive_runs_on_its_own(built_report, tmp_path):
     path = submission.build("12345678", tmp_path, report_dir=built_report)
     assert path.name == "12345678_assignment2.zip"
@@ -94,6 +95,7 @@ def test_bad_student_number(number, capsys):
     assert e.value.code == 2 and "student number" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_reproduce_quick(tmp_path):
     env = {**os.environ, "PY": sys.executable, "OMP_NUM_THREADS": "1"}
     r = subprocess.run(

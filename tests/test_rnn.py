@@ -208,6 +208,7 @@ def test_skeleton_train_and_evaluate_return_loss_and_accuracy():
     assert acc_tr > 0.5 and loss_tr < loss
 
 
+@pytest.mark.slow
 def test_course_defaults_reach_99_percent_at_t5(tmp_path):
     r = run_module("cs324.rnn.train", "--input_length", "4", "--out", str(tmp_path), "--quiet")
     assert r.returncode == 0, r.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs324.cli import ArgumentParser
+from cs324.cli import ArgumentParser, cli
 from cs324.runtime import read_metrics
 
 
@@ -153,6 +153,7 @@ def plot_comparison(runs: list[Path], path: Path, key: str = "test_acc") -> None
     plt.close(fig)
 
 
+@cli
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="a folder of run folders")

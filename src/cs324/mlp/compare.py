@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cs324.cli import ArgumentParser
+from cs324.cli import ArgumentParser, cli
 from cs324.data.toy import TOY_DATASETS, ToyData, make_toy
 from cs324.metrics import accuracy
 from cs324.mlp import pytorch_train_mlp, train_mlp_numpy
@@ -313,6 +313,7 @@ def run(out: Path, *, quick: bool = False, datasets: list[str] | None = None, se
     return rows
 
 
+@cli
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/part1_compare", help="folder (default: results/part1_compare)")

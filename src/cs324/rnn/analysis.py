@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from cs324.cli import ArgumentParser
+from cs324.cli import ArgumentParser, cli
 
 CHANCE = 0.1  # ten equally likely digits
 
@@ -123,6 +123,7 @@ def summary_markdown(summary: dict, rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@cli
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", default="results/part3_rnn")
