@@ -109,7 +109,9 @@ def _run_job(job: dict) -> dict:
     torch.set_num_threads(1)
     T, variant, seed = job["T"], job["variant"], job["seed"]
     config = rnn_train.build_parser().parse_args(job_argv(job))
-    config.out = None
+    # kept: a run folder per job (best.pt for the analysis of gradients after training), else no files
+    config.out = str(Path(job["out"]) / "runs" / f"{variant}_T{T}_seed{seed}") if job["keep_runs"] else None
+    config.overwrite = True
     t0 = time.perf_counter()
     _, result = rnn_train.main(config)
     best = max(result.records, key=lambda r: r["val_acc"])
@@ -177,6 +179,9 @@ def build_parser() -> ArgumentParser:
         default=50,
         help="longest T run for rnn_default, which is at chance well before (default: 50)",
     )
+    parser.add_argument(
+        "--keep_runs", action="store_true", help="keep each job's run folder (config, metrics, best.pt) under OUT/runs/"
+    )
     parser.add_argument("--quick", action="store_true", help="T in {5, 10}, 1 seed, 150 steps")
     return parser
 
@@ -198,6 +203,7 @@ def main(argv: list[str] | None = None) -> None:
             patience=args.patience,
             device=args.device,
             out=args.out,
+            keep_runs=args.keep_runs,
         )
         for T in sorted(set(args.lengths))
         for v in args.variants
