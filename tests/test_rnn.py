@@ -253,6 +253,22 @@ def test_curriculum_schedule_is_a_pure_function_of_the_step():
     assert all(stage_at(s, 1000, 1) == 0 for s in (0, 999))
 
 
+def test_mixed_curriculum_sampling_revisits_earlier_stages_half_the_time():
+    from cs324.rnn.train import batch_stage, stage_at
+
+    max_steps, n = 2000, 5
+    plain = [batch_stage(s, max_steps, n, False, 0) for s in range(max_steps)]
+    assert plain == [stage_at(s, max_steps, n) for s in range(max_steps)]
+    mixed = [batch_stage(s, max_steps, n, True, 0) for s in range(max_steps)]
+    assert mixed == [batch_stage(s, max_steps, n, True, 0) for s in range(max_steps)]  # a pure function of the step
+    current = [stage_at(s, max_steps, n) for s in range(max_steps)]
+    assert all(m <= c for m, c in zip(mixed, current))
+    later = [(m, c) for m, c in zip(mixed, current) if c > 0]
+    share = sum(m == c for m, c in later) / len(later)
+    assert 0.45 < share < 0.55  # half at the current stage, the rest earlier
+    assert {m for m, c in later if c == n - 1} == set(range(n))  # the target stage revisits every earlier one
+
+
 def test_curriculum_trains_and_rejects_bad_lengths(capsys, tmp_path):
     rnn_train.run(
         ["--input_length", "7", "--curriculum", "4", "--one_hot", "--max_steps", "60", "--eval_freq", "30"]

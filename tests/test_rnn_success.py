@@ -57,7 +57,7 @@ def test_the_command_writes_table_json_and_figure(tmp_path, capsys):
                 }
             )
     success.main([str(tmp_path)])
-    assert "| 20 | 1/2 | 0.50 |" in (tmp_path / "success.md").read_text()
+    assert "| v | 20 | 1/2 | 0.50 |" in (tmp_path / "success.md").read_text()
     assert (tmp_path / "success_vs_length.png").stat().st_size > 10_000
     with pytest.raises(SystemExit) as exc:
         success.main([str(tmp_path / "missing")])

@@ -291,6 +291,25 @@ def results_sections(results: Path) -> list:
             Figure(sweep / "accuracy_vs_length.png", "Accuracy against length; chance is 0.1", 0.75),
             Figure(sweep / "curves.png", "Validation accuracy during training, seed 0"),
         ]
+    success = results / "part3_rnn_success"
+    if (success / "success.md").exists():
+        blocks += [
+            Heading("2.5 Part III: how often a seed learns length T", 2),
+            Para(
+                "Commands: " + _commands(success) + ". A run succeeds when its best validation accuracy reaches "
+                "99%; the band is the Wilson 95% interval of the share of seeds."
+            ),
+            Figure(success / "success_vs_length.png", "Success rate and best validation accuracy against T", 0.95),
+            md_table(success / "success.md", "Successes out of seeds per length"),
+        ]
+    grads = results / "part3_rnn_gradients"
+    if (grads / "gradients.md").exists():
+        blocks += [
+            Heading("2.6 Part III: gradients through time, before and after training", 2),
+            Para("Command: " + _commands(grads) + "."),
+            Figure(grads / "gradients_through_time.png", "||dL/dh(t)|| per input step, log axis", 0.95),
+            md_table(grads / "gradients.md", "Gradient at the first step and spectral radius of W_hh"),
+        ]
     goals = results / "part3_rnn_goals"
     if (goals / "summary.md").exists():
         blocks += [

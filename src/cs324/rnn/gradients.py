@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     (out / "gradients.json").write_text(json.dumps(measured, indent=1) + "\n")
     (out / "gradients.md").write_text(markdown(measured))
     plot(measured, out / "gradients_through_time.png")
+    (out / "COMMAND.txt").write_text("python -m cs324.rnn.gradients " + " ".join(argv) + "\n")
     print(markdown(measured), end="")
 
 

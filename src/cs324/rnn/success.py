@@ -94,26 +94,25 @@ def markdown(table: dict, parity: dict, n_val: str) -> str:
         f"Success: best validation accuracy >= {THRESHOLD:.0%} within the budget. T = palindrome length "
         f"(T-1 digits are fed). Interval: Wilson 95%. Validation: {n_val}.",
         "",
+        "| variant | T | succeeded | rate | 95% interval | best val acc, mean +- std |",
+        "|---|---|---|---|---|---|",
     ]
     for variant, points in table.items():
-        lines += [f"**{variant}**", "", "| T | succeeded | rate | 95% interval | best val acc, mean +- std |"]
-        lines.append("|---|---|---|---|---|")
         for T, p in points.items():
             lines.append(
-                f"| {T} | {p['k']}/{p['n']} | {p['rate']:.2f} | [{p['lo']:.2f}, {p['hi']:.2f}] | "
+                f"| {variant} | {T} | {p['k']}/{p['n']} | {p['rate']:.2f} | [{p['lo']:.2f}, {p['hi']:.2f}] | "
                 f"{p['mean']:.3f} +- {p['std']:.3f} |"
             )
-        test = parity[variant]
+    lines.append("")
+    for variant, test in parity.items():
         pooled = "; ".join(
             f"{name} T {g['lengths']}: {g['k']}/{g['n']}" for name, g in test["pooled"].items() if g["n"]
         )
-        lines += [
-            "",
-            f"Odd against even T: likelihood-ratio statistic {test['lr_statistic']:.2f}, p = {test['p_value']:.3f}"
-            + (f"; pooled over the transition, {pooled}" if pooled else ""),
-            "",
-        ]
-    return "\n".join(lines)
+        lines.append(
+            f"- {variant}, odd against even T: likelihood-ratio statistic {test['lr_statistic']:.2f}, "
+            f"p = {test['p_value']:.3f}" + (f"; pooled over the transition, {pooled}" if pooled else "")
+        )
+    return "\n".join(lines) + "\n"
 
 
 def plot(table: dict, path: Path) -> None:

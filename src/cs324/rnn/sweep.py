@@ -12,7 +12,9 @@ training change):
   the learning rate over the budget and clip 1;
 - ``lstm``: the hand-written LSTM, one-hot digits, same training as ``rnn_best``;
 - ``rnn_curriculum``: ``rnn_best`` trained first on T=10, 15, ... (the first half of the
-  budget), then on the target length (``train.py --curriculum``).
+  budget), then on the target length (``train.py --curriculum``);
+- ``rnn_curriculum_mixed``: the same, with half of every stage's batches drawn from earlier
+  lengths (``--curriculum_sampling mixed``; not in the default set).
 
 Every point gets the same budget and stopping rule: at most ``--max_steps`` steps of
 batch 128, evaluated every 250 steps, stopped early once validation accuracy holds at
@@ -55,6 +57,9 @@ VARIANTS = {
         "10",
     ],
 }
+# rnn_curriculum with mixed sampling: half of each stage's batches revisit earlier lengths
+VARIANTS["rnn_curriculum_mixed"] = VARIANTS["rnn_curriculum"] + ["--curriculum_sampling", "mixed"]
+DEFAULT_VARIANTS = ["rnn_default", "rnn_best", "lstm", "rnn_curriculum"]
 FIELDS = ["variant", "T", "seed", "best_val_acc", "final_val_acc", "best_step", "steps_run", "seconds", "device"]
 
 
@@ -159,7 +164,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--lengths", type=int_in(2), nargs="+", default=[5, 10, 15, 20, 25, 30, 40, 50, 60], help="palindrome lengths T"
     )
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=DEFAULT_VARIANTS)
     parser.add_argument("--seeds", type=seed, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max_steps", type=positive_int, default=6000)
     parser.add_argument("--eval_freq", type=positive_int, default=250)

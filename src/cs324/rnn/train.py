@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="train first on palindromes of length T0, then T0+5, ... up to the target, the shorter lengths "
         "sharing the first half of the step budget equally (validation always at the target length; 0: off)",
     )
+    p.add_argument(
+        "--curriculum_sampling",
+        choices=["stage", "mixed"],
+        default="stage",
+        help="stage: every batch at the current stage's length; mixed: half the batches at it, the others at an "
+        "earlier stage's length drawn at random, so that what shorter stages taught keeps being trained "
+        "(default: stage)",
+    )
     add_runtime_args(p, out="runs/rnn")
     return p
 
@@ -103,6 +111,16 @@ def stage_at(step: int, max_steps: int, n_stages: int) -> int:
     if n_stages == 1:
         return 0
     return min(int(step / target_stage_start(max_steps, n_stages) * (n_stages - 1)), n_stages - 1)
+
+
+def batch_stage(step: int, max_steps: int, n_stages: int, mixed: bool, seed: int) -> int:
+    """The stage whose palindromes make the batch of ``step``: the current one, or under ``mixed`` sampling
+    (half the time) an earlier one drawn uniformly, from a generator seeded by (seed, step): a pure function."""
+    current = stage_at(step, max_steps, n_stages)
+    if not mixed or current == 0:
+        return current
+    rng = np.random.default_rng([seed, step, 7])
+    return current if rng.random() < 0.5 else int(rng.integers(0, current))
 
 
 def target_stage_start(max_steps: int, n_stages: int) -> float:
@@ -249,7 +267,8 @@ def main(config: argparse.Namespace):
     stages.append((data, train_idx))
 
     def get_batch(step: int):
-        stage_data, stage_idx = stages[stage_at(step, max_steps, len(stages))]
+        mixed = config.curriculum_sampling == "mixed"
+        stage_data, stage_idx = stages[batch_stage(step, max_steps, len(stages), mixed, config.seed)]
         return stage_data.batch(stage_idx[batch_indices(step, len(stage_idx), config.batch_size, config.seed)])
 
     def evaluate_val(m: nn.Module) -> dict:
