@@ -19,6 +19,7 @@ TABLES = {
     "part2_cnn_ablation_cpu_bf16": "results/part2_cnn_ablation_cpu_bf16/ablation.md",
     "part3_rnn": "results/part3_rnn/summary.md",
     "part3_rnn_goals": "results/part3_rnn_goals/summary.md",
+    "part3_rnn_t100": "results/part3_rnn_t100/summary.md",
 }
 
 

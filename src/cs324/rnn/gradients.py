@@ -70,7 +70,7 @@ def measure(run: Path, n: int = 256) -> dict:
 
 def label(m: dict) -> str:
     name = "LSTM" if m["model"] == "lstm" else f"vanilla RNN, {m['recurrent_init']} W_hh"
-    return f"{name} (val acc {m['val_acc_trained']:.2f})"
+    return f"{m['run'].rsplit('_T', 1)[0]}: {name}, val acc {m['val_acc_trained']:.2f}"
 
 
 def plot(measured: list[dict], path: Path) -> None:
@@ -87,7 +87,9 @@ def plot(measured: list[dict], path: Path) -> None:
             color = f"C{k}"
             ax.semilogy(t, m["grad_norm_initial"], "--", color=color, alpha=0.7)
             ax.semilogy(t, m["grad_norm_trained"], "-", color=color, label=label(m))
-        ax.set_title(f"T = {T} (palindrome length; {T - 1} digits fed). Dashed: init, solid: trained")
+        ax.set_title(
+            f"T = {T} (palindrome length; {T - 1} digits fed)\ndashed: at initialisation, solid: trained", fontsize=10
+        )
         ax.set_xlabel("input step t")
         ax.set_ylabel("||dL/dh(t)||, batch mean (log)")
         ax.legend(fontsize=8)
@@ -97,8 +99,8 @@ def plot(measured: list[dict], path: Path) -> None:
 
 def markdown(measured: list[dict]) -> str:
     lines = [
-        "| run | T | val acc (trained) | ||dL/dh(1)|| init | trained | ratio h(1) / h(T-1), trained | "
-        "spectral radius W_hh init | trained |",
+        "| run | T | val acc (trained) | dL/dh(1) norm, init | trained | dL/dh(1) over dL/dh(T-1), trained | "
+        "spectral radius W_hh, init | trained |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for m in measured:
