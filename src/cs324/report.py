@@ -291,32 +291,39 @@ def results_sections(results: Path) -> list:
             Figure(sweep / "accuracy_vs_length.png", "Accuracy against length; chance is 0.1", 0.75),
             Figure(sweep / "curves.png", "Validation accuracy during training, seed 0"),
         ]
-    success = results / "part3_rnn_success"
-    if (success / "success.md").exists():
-        blocks += [
-            Heading("2.5 Part III: how often a seed learns length T", 2),
-            Para(
-                "Commands: " + _commands(success) + ". A run succeeds when its best validation accuracy reaches "
-                "99%; the band is the Wilson 95% interval of the share of seeds."
-            ),
-            Figure(success / "success_vs_length.png", "Success rate and best validation accuracy against T", 0.95),
-            md_table(success / "success.md", "Successes out of seeds per length"),
-        ]
-    grads = results / "part3_rnn_gradients"
-    if (grads / "gradients.md").exists():
-        blocks += [
-            Heading("2.6 Part III: gradients through time, before and after training", 2),
-            Para("Command: " + _commands(grads) + "."),
-            Figure(grads / "gradients_through_time.png", "||dL/dh(t)|| per input step, log axis", 0.95),
-            md_table(grads / "gradients.md", "Gradient at the first step and spectral radius of W_hh"),
-        ]
     goals = results / "part3_rnn_goals"
     if (goals / "summary.md").exists():
         blocks += [
             Para("The goals at the lengths they name, with a longer budget (commands: " + _commands(goals) + "):"),
             md_table(goals / "summary.md", "Goal runs: mean best validation accuracy over seeds (number of seeds)"),
         ]
+    for folder, heading, table, caption, figure in PART3_SECTIONS:
+        if (results / folder / table).exists():
+            blocks += [Heading(heading, 2), Para("Commands: " + _commands(results / folder) + ".")]
+            if figure:
+                blocks.append(Figure(results / folder / figure[0], figure[1], 0.95))
+            blocks.append(md_table(results / folder / table, caption))
     return blocks
+
+
+# The Part III results after the 3-seed sweep: (folder, heading, table, its caption, (figure, caption) or None).
+PART3_SECTIONS = (
+    (
+        "part3_rnn_success",
+        "2.5 Part III: how often a seed learns length T",
+        "success.md",
+        "Successes (best validation accuracy >= 99%) out of seeds per length, Wilson 95% interval",
+        ("success_vs_length.png", "Success rate and best validation accuracy against T"),
+    ),
+    ("part3_rnn_t100", "2.6 Part III: every seed at T=100", "summary.md", "Mean best validation accuracy", None),
+    (
+        "part3_rnn_gradients",
+        "2.7 Part III: gradients through time, before and after training",
+        "gradients.md",
+        "Gradient at the first step and spectral radius of W_hh",
+        ("gradients_through_time.png", "||dL/dh(t)|| per input step, log axis"),
+    ),
+)
 
 
 # Ablations of the best recipe: where each ran and at what budget (one folder per budget and machine).
