@@ -23,7 +23,6 @@ import torch.nn as nn
 from machine import machine_facts, matmul_gflops
 
 from cs324.cnn.cnn_model import CNN
-from cs324.cnn.cnn_train import RECIPES
 from cs324.summary import layer_table, totals
 
 
@@ -88,7 +87,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (median reported)")
     parser.add_argument("--steps", type=int, default=4, help="timed steps per setting per round")
     args = parser.parse_args()
-    flops = {size: 3 * 2 * totals(layer_table(CNN(3, 10), (1, 3, size, size)))["macs"] for size in (32, 24, 16)}
+    flops = {32: 3 * 2 * totals(layer_table(CNN(3, 10), (1, 3, 32, 32)))["macs"]}
     flops_per_image = flops[32]
     peak16 = matmul_gflops(torch.bfloat16)
     settings = [  # name, batch, channels-last, bf16 autocast, torch.compile, threads (None: default), image side
@@ -98,8 +97,6 @@ def main() -> None:
         ("fp32 channels-last, batch 256", 256, True, False, False, None, 32),
         ("fp32 channels-last + torch.compile, batch 128", 128, True, False, True, None, 32),
         ("fp32 channels-last, batch 128, 1 thread", 128, True, False, False, 1, 32),
-        ("fp32 channels-last, batch 128, 24 px images", 128, True, False, False, None, 24),
-        ("fp32 channels-last, batch 128, 16 px images", 128, True, False, False, None, 16),
         ("bf16 autocast channels-last, batch 256", 256, True, True, False, None, 32),
     ]
     # This machine's speed drifts by tens of percent within minutes (shared host), so every setting is
@@ -121,13 +118,6 @@ def main() -> None:
             {"setting": name, "size": size, "images_per_s": ips, "gflops": ips * flops[size] / 1e9, "rounds": times}
         )
     base = rows[0]["images_per_s"]
-    # The best_cpu recipe's progressive resizing: the share of steps at each side -> mean images/s
-    # (the channels-last batch-128 rows: that recipe's step).
-    by_size = {32: rows[1]["images_per_s"], 24: rows[6]["images_per_s"], 16: rows[7]["images_per_s"]}
-    phases = [*RECIPES["best_cpu"]["progressive"], (32, 1.0)]
-    starts = [0.0] + [end for _, end in phases[:-1]]
-    shares = {size: end - start for (size, end), start in zip(phases, starts)}
-    progressive = 1 / sum(share / by_size[size] for size, share in shares.items())
     report = {
         **machine_facts(),
         "matmul_gflops_fp32": peak32,
@@ -135,7 +125,6 @@ def main() -> None:
         "matmul_gflops_bf16": peak16,
         "train_flops_per_image": flops_per_image,
         "rows": rows,
-        "progressive_images_per_s": progressive,
         "eval_images_per_s": eval_images_per_s(),
     }
     out = Path(args.out)
@@ -169,14 +158,6 @@ def main() -> None:
         f"bf16 autocast at its fastest ({bf16['setting']}): {bf16['images_per_s'] / base:.2f}x the plain step, "
         f"{bf16['gflops'] / peak16:.0%} of the bf16 matmul rate"
         + ("." if report["cpu_native_bf16"] else "; without native bf16 the trainer keeps fp32 (--amp is ignored)."),
-    ]
-    legs = [f"{share:.0%} at {size}" for size, share in shares.items()]
-    legs[0] = legs[0].replace(" at ", " of the steps at ") + " px"
-    lines += [
-        "",
-        f"Progressive resizing (--recipe best_cpu: {', '.join(legs)}, channels-last) "
-        f"averages {progressive:.0f} images/s, {progressive / base:.2f}x the plain step: fewer FLOPs per image "
-        "in the early phases, not a faster step.",
     ]
     lines += ["", f"Evaluation (inference mode, channels-last, batch 500): {report['eval_images_per_s']:.0f} images/s."]
     (out / "cnn.md").write_text("\n".join(lines) + "\n")

@@ -17,7 +17,7 @@ export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 PY=${PY:-python3}
 mkdir -p "$W"
 if [ -n "$QUICK" ]; then
-  BEST="--max_steps 4 --eval_freq 2 --val_size 500 --eval_limit 200"; ROW="$BEST"; PLAIN="$BEST"
+  BEST="--dry_run"; ROW="$BEST"; PLAIN="$BEST"
 else
   BEST=""; ROW="--max_steps 1760 --eval_freq 880"; PLAIN=""
 fi

@@ -2,9 +2,8 @@
 # Part II on a GPU, alone on it (nothing else running): epoch time and accuracy of the reduced VGG's
 # best recipe with bf16 autocast and the whole data set held on the GPU (the data layer keeps the
 # uint8 splits on the training device and augments whole batches there). Then the ablation of the
-# 90-minute CPU recipe (python -m cs324.cnn.ablation --recipe best_cpu: its 4,800 steps of 128, one
-# ingredient out at a time, whitening and progressive resizing included) into RESULTS_DIR/ablation
-# (12 runs; timing below). Between the two, test-time translations on the best run's best.pt
+# best recipe at full length (python -m cs324.cnn.ablation: 8,800 steps of 128, one ingredient out at
+# a time) into RESULTS_DIR/ablation. Between the two, test-time translations on the best run's best.pt
 # (python -m cs324.cnn.tta).
 # Usage: CIFAR10_DIR=<folder with cifar10.npz> bash experiments/gpu_cnn_timing.sh [RESULTS_DIR] [quick|gpu] [STAGE]
 #   RESULTS_DIR defaults to results/part2_cnn_gpu; "quick" is a 4-step dry run on the CPU ("gpu", the default: the
@@ -22,11 +21,11 @@ export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 PY=${PY:-python3}
 mkdir -p "$W"
 if [ -n "$QUICK" ]; then
-  FLAGS="--device cpu --max_steps 4 --eval_freq 2 --val_size 500 --eval_limit 200"
-  ABLATION="--recipe best_cpu --device cpu --max_steps 4 --eval_freq 2 --extra --val_size 500 --eval_limit 200"
+  FLAGS="--device cpu --dry_run"
+  ABLATION="--device cpu --dry_run"
 else
   FLAGS="--device cuda --amp"
-  ABLATION="--recipe best_cpu --device cuda"
+  ABLATION="--device cuda"
 fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no GPU"
   $PY -c "import torch, platform; print('torch', torch.__version__, 'python', platform.python_version())"; } > "$W/machine.txt"

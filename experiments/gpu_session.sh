@@ -18,7 +18,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$W/gpu.t
 $PY -c "import torch, platform; print(torch.__version__, platform.python_version())" >> "$W/gpu.txt"
 
 if [ -n "$QUICK" ]; then
-  SWEEP="--quick --workers 2 --device cpu"; CNN_STEPS="--max_steps 4 --eval_freq 2 --val_size 500 --device cpu"
+  SWEEP="--dry_run --workers 2 --device cpu"; CNN_STEPS="--dry_run --device cpu"
   BEST_STEPS=$CNN_STEPS
 else
   SWEEP="--workers 10 --device cuda --lengths 5 10 15 20 25 30 40 50 60 80 100"; CNN_STEPS=""; BEST_STEPS=""

@@ -6,7 +6,7 @@
 # Full size on a 2-core CPU (no GPU): Part I Task 2 comparison ~8 min; Part III sweep ~1-2 h
 # (2 workers) and its goal runs ~1.5 h; the CIFAR-10 MLP (best recipe + ablation) ~1.5 h; each CNN
 # spec run (5,000 steps of 32) ~30 min, the CNN best recipe (25 epochs) ~3 h; on an H200 GPU the CIFAR-10 runs take 30-70 s each (see results/part2_cnn/table.md).
-# "quick" shrinks every run to seconds (the test suite runs it) and writes to RESULTS_DIR only.
+# "quick" runs every command with --dry_run (seconds each; the test suite runs it) and writes to RESULTS_DIR only.
 set -euo pipefail
 R=${1:?results folder}
 QUICK=${2:-}
@@ -14,13 +14,12 @@ PY=${PY:-python}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 mkdir -p "$R"
 if [ -n "$QUICK" ]; then
-  export CS324_QUICK=1
-  C=(--max_steps 4 --eval_freq 4 --val_size 500 --eval_limit 64 --batch_size 16 --device cpu)
+  C=(--dry_run --device cpu)
 else
   C=()
 fi
-$PY -m cs324.mlp.compare --out "$R/part1_compare" ${QUICK:+--quick} --datasets moons circles blobs gaussian_quantiles
-$PY -m cs324.rnn.sweep --out "$R/part3_rnn" ${QUICK:+--quick} \
+$PY -m cs324.mlp.compare --out "$R/part1_compare" ${QUICK:+--dry_run} --datasets moons circles blobs gaussian_quantiles
+$PY -m cs324.rnn.sweep --out "$R/part3_rnn" ${QUICK:+--dry_run} \
   --workers 2 --device cpu  # defaults: T=5..60, 4 variants, 3 seeds, 6,000 steps, patience 8
 $PY -m cs324.rnn.analysis --sweep "$R/part3_rnn"
 [ -z "$QUICK" ] && PY=$PY bash experiments/cpu_rnn_goals.sh "$R/part3_rnn_goals"

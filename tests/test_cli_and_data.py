@@ -48,10 +48,20 @@ def test_course_defaults():
     ]
 
 
-def test_numpy_trainer_cli_learns_moons(capsys):
-    history = train_mlp_numpy.main(["--max_steps", "1500", "--learning_rate", "0.1", "--quiet"])
+def test_numpy_trainer_cli_learns_moons_and_writes_its_run_folder(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "run"
+    history = train_mlp_numpy.main(["--max_steps", "1500", "--learning_rate", "0.1", "--quiet", "--out", str(out)])
     assert history.records[-1]["step"] == 1500 and history.records[-1]["test_acc"] >= 0.95
     assert [r["step"] for r in history.records[:3]] == [0, 10, 20]
+    assert [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()] == history.records
+    config = json.loads((out / "config.json").read_text())
+    assert config["learning_rate"] == 0.1 and config["max_steps"] == 1500 and "numpy_version" in config
+    with pytest.raises(SystemExit) as e:  # a second run into the same folder needs --overwrite
+        train_mlp_numpy.main(["--max_steps", "10", "--quiet", "--out", str(out)])
+    assert e.value.code == 2 and "--overwrite" in capsys.readouterr().err
+    assert not (out / ".lock").exists()
 
 
 @pytest.mark.parametrize("name", list(TOY_DATASETS))
@@ -121,6 +131,8 @@ def test_every_command_has_a_console_script():
         if re.search(r'^if __name__ == "__main__":', p.read_text(), re.M)
     }
     assert modules == targets
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in scripts), "the README lists every console script"
     for target in scripts.values():
         module, function = target.split(":")
         assert callable(getattr(__import__(module, fromlist=[function]), function)), target

@@ -281,7 +281,8 @@ def test_ema_is_what_evaluation_scores_and_best_pt_holds(tmp_path):
     update copies w_1, then e_k = d e_(k-1) + (1 - d) w_k), every evaluation sees it, best.pt keeps it."""
     import argparse
 
-    from cs324.runtime import fit, start_session
+    from cs324.loop import fit
+    from cs324.runtime import start_session
 
     args = argparse.Namespace(device="cpu", seed=0, out=str(tmp_path / "run"), quiet=True, ema=0.5)
     session = start_session(args)

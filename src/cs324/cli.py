@@ -7,10 +7,12 @@ diverged loss), never a traceback. ``--debug`` on any command (or ``CS324_DEBUG=
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 SEED_MAX = 2**32 - 1  # numpy's and torch's limit
@@ -122,6 +124,23 @@ def check_memory(n_bytes: float, what: str) -> None:
         raise UsageError(
             f"{what} needs about {n_bytes / 2**30:,.1f} GiB, more than this machine's {limit / 2**30:.1f} GiB"
         )
+
+
+def add_dry_run(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--dry_run`` (also ``--dry-run``), the one flag every command accepts: ``what`` it then does, in seconds."""
+    parser.add_argument("--dry_run", "--dry-run", action="store_true", help=f"dry run, seconds: {what}")
+
+
+@contextlib.contextmanager
+def output_dir(path: str | os.PathLike, dry_run: bool, flag: str = "--out") -> Iterator[Path]:
+    """The folder a command writes into: ``path`` (checked writable), or under ``--dry_run`` a temporary
+    folder removed afterwards, so that a dry run does all the work and leaves ``path`` as it was."""
+    if not dry_run:
+        yield writable_dir(path, flag)
+        return
+    with tempfile.TemporaryDirectory(prefix="cs324-dry-run-") as tmp:
+        yield Path(tmp)
+    print(f"dry run: nothing written to {path}", file=sys.stderr)
 
 
 def writable_dir(path: str | os.PathLike, flag: str = "--out") -> Path:

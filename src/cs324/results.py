@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cs324.cli import ArgumentParser, cli
+from cs324.cli import ArgumentParser, add_dry_run, cli, output_dir
+from cs324.runfolder import atomic_write_text
 from cs324.runtime import read_metrics
 
 
@@ -157,20 +158,22 @@ def plot_comparison(runs: list[Path], path: Path, key: str = "test_acc") -> None
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="a folder of run folders")
+    add_dry_run(parser, "build the tables and figures, write nothing")
     args = parser.parse_args(argv)
     root = Path(args.folder)
     runs = run_folders(root)
     if not runs:
         parser.error(f"no run folders (with metrics.jsonl) in {root}")
     rows = [summarise_run(r) for r in runs]
-    for run in runs:
-        plot_curves(run, root / f"curves_{run.name}.png")
-        if (run / "confusion_test.json").exists():
-            plot_confusion(run, root / f"confusion_{run.name}.png")
-    plot_comparison(runs, root / "compare_test_acc.png")
-    (root / "table.md").write_text(table_markdown(rows))
-    (root / "table.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print((root / "table.md").read_text())
+    with output_dir(root, args.dry_run, "folder") as out:
+        for run in runs:
+            plot_curves(run, out / f"curves_{run.name}.png")
+            if (run / "confusion_test.json").exists():
+                plot_confusion(run, out / f"confusion_{run.name}.png")
+        plot_comparison(runs, out / "compare_test_acc.png")
+        atomic_write_text(out / "table.md", table_markdown(rows))
+        atomic_write_text(out / "table.json", json.dumps(rows, indent=2) + "\n")
+    print(table_markdown(rows))
 
 
 if __name__ == "__main__":

@@ -118,9 +118,14 @@ def load_checkpoint(path: Path) -> dict:
         raise UsageError(f"cannot load checkpoint {path}: {type(e).__name__}: {e}") from None
 
 
+def json_line(record: dict) -> str:
+    """One line of ``metrics.jsonl``."""
+    return json.dumps(record) + "\n"
+
+
 def append_record(out: Path, record: dict) -> None:
     with open(out / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(record) + "\n")
+        f.write(json_line(record))
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:

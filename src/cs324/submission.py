@@ -16,7 +16,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from cs324.cli import ArgumentParser, UsageError, cli, writable_dir
+from cs324.cli import ArgumentParser, UsageError, add_dry_run, cli, output_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 INCLUDE = [
@@ -84,14 +84,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student_number", default=None, help="digits only, e.g. 12345678")
     parser.add_argument("--out", default=".", help="folder for the zip (default: .)")
+    add_dry_run(parser, "build the zip, keep nothing")
     args = parser.parse_args(argv)
     try:
         check_student_number(args.student_number)
-        out = writable_dir(args.out)
-        path = build(args.student_number, out)
+        with output_dir(args.out, args.dry_run) as out:
+            path = build(args.student_number, out)
+            print(f"{'built' if args.dry_run else 'wrote'} {path.name} ({path.stat().st_size / 1e6:.1f} MB)")
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(str(e)) from None
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,13 @@
 
     python -m cs324.cnn.ablation --out results/part2_cnn_ablation              # 8,800 steps each (GPU: ~1 min a run)
     python -m cs324.cnn.ablation --out runs/abl --max_steps 1000 --device cpu  # a shorter budget
-    python -m cs324.cnn.ablation --recipe best_cpu --out runs/abl_cpu          # + no_whiten, no_progressive
+    python -m cs324.cnn.ablation --out runs/abl --dry_run                       # seconds: the pipeline only
 
 Every variant is ``cnn_train --recipe RECIPE`` with the flags below changed; ``none`` takes
 every ingredient out at once (the skeleton's Adam 1e-4, constant rate, no augmentation, batch
 128); ``plus_ema`` adds the one listed ingredient the recipe lacks (an EMA of the weights,
-scored and kept instead of the weights); ``short_budget_aug`` swaps in the augmentation the
-airbench trainers use for ~10 epochs (smaller shifts, alternating flip). The ``best_cpu`` recipe
-adds two variants: without the whitened first layer and without progressive resizing.
+scored and kept instead of the weights); ``short_budget_aug`` swaps in the smaller shifts the
+airbench trainers use for ~10 epochs.
 Flip-at-test-time needs no run of its own: with ``--tta`` every evaluation also scores the
 un-flipped image alone (``val_acc_no_tta``). Variants already finished in ``--out`` are kept; an
 interrupted one resumes, and a rerun of the same command only rebuilds the table. Writes ``ablation.md``,
@@ -25,9 +24,10 @@ import json
 import math
 from pathlib import Path
 
-from cs324.cli import ArgumentParser, cli, positive_int, seed, writable_dir
+from cs324.cli import ArgumentParser, add_dry_run, cli, positive_int, seed, writable_dir
 from cs324.cnn import cnn_train
-from cs324.runtime import read_metrics
+from cs324.runfolder import atomic_write_text
+from cs324.runtime import budget, read_metrics
 
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     "full": ("the recipe as it is", []),
@@ -35,49 +35,44 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "no_weight_decay": ("weight decay 5e-4 -> 0", ["--weight_decay", "0"]),
     "no_crop": ("flip + crop -> flip only", ["--augment", "flip"]),
     "no_augment": ("no flip, no crop", ["--augment", "none"]),
-    "no_schedule": ("one-cycle -> constant rate 0.01", ["--schedule", "constant", "--learning_rate", "0.01"]),
+    "no_schedule": ("one-cycle -> constant rate 0.01", ["--lr_schedule", "constant", "--learning_rate", "0.01"]),
     "adam": ("SGD Nesterov 0.08 -> Adam 1e-3", ["--optimizer", "adam", "--learning_rate", "1e-3"]),
     "none": (
         "all of the above out: Adam 1e-4, constant, no augmentation, no TTA",
-        ["--optimizer", "adam", "--learning_rate", "1e-4", "--schedule", "constant", "--weight_decay", "0"]
-        + ["--label_smoothing", "0", "--augment", "none", "--no-tta", "--no-whiten", "--progressive"],
+        ["--optimizer", "adam", "--learning_rate", "1e-4", "--lr_schedule", "constant", "--weight_decay", "0"]
+        + ["--label_smoothing", "0", "--augment", "none", "--no-tta"],
     ),
     "plus_ema": ("+ EMA of the weights (decay 0.998) scored instead", ["--ema", "0.998"]),
-    "short_budget_aug": (
-        "crop shifts up to 4 -> 2 px, random -> alternating flip (airbench's ~10-epoch augmentation)",
-        ["--crop_pad", "2", "--alternate_flip"],
-    ),
-    "no_whiten": ("first layer: whitened and frozen -> default init, trained", ["--no-whiten"]),
-    "no_progressive": ("16 -> 24 -> 32 px -> 32 px throughout", ["--progressive"]),
+    "short_budget_aug": ("crop shifts up to 4 -> 2 px (airbench's ~10-epoch augmentation)", ["--crop_pad", "2"]),
 }
-ONLY_FOR = {"no_whiten": "best_cpu", "no_progressive": "best_cpu"}  # no-ops for the other recipes
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("results/part2_cnn_ablation"))
-    p.add_argument("--recipe", choices=["best", "best_cpu"], default="best", help="the recipe taken apart")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=None, help="default: all that apply")
     p.add_argument("--max_steps", type=positive_int, default=None, help="steps per run (default: the recipe's)")
     p.add_argument("--eval_freq", type=positive_int, default=None, help="default: max_steps / 10")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=seed, default=0)
+    add_dry_run(p, "every variant a few steps")
     p.add_argument(
         "--extra", nargs=argparse.REMAINDER, default=[], help="flags passed to every cnn_train run (e.g. --val_size)"
     )
     return p
 
 
-def run_variant(out: Path, name: str, args: argparse.Namespace) -> None:
+def run_variant(out: Path, name: str, max_steps: int, args: argparse.Namespace) -> None:
     """Train one variant unless ``out/name`` already holds it finished; resume it if interrupted."""
     run = out / name
-    if (run / "metrics.jsonl").exists() and read_metrics(run)[-1]["step"] >= args.max_steps:
+    steps = budget(max_steps, 1, args.dry_run)[0]
+    if (run / "metrics.jsonl").exists() and (read_metrics(run) or [{"step": -1}])[-1]["step"] >= steps:
         print(f"{name}: already done", flush=True)
         return
-    eval_freq = args.eval_freq or max(1, args.max_steps // 10)
-    argv = ["--recipe", args.recipe, "--max_steps", str(args.max_steps), "--eval_freq", str(eval_freq)]
+    eval_freq = args.eval_freq or max(1, max_steps // 10)
+    argv = ["--recipe", "best", "--max_steps", str(max_steps), "--eval_freq", str(eval_freq)]
     argv += ["--device", args.device, "--seed", str(args.seed), "--quiet", "--out", str(run)]
-    argv += VARIANTS[name][1] + list(args.extra)
+    argv += VARIANTS[name][1] + list(args.extra) + (["--dry_run"] if args.dry_run else [])
     argv += ["--resume"] if (run / "last.pt").exists() else ["--overwrite"]
     print(f"{name}: cnn_train {' '.join(argv)}", flush=True)
     cnn_train.main(argv)
@@ -178,28 +173,23 @@ def plot(rows: list[dict], path: Path, n_val: int, n_test: int) -> None:
 
 @cli
 def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    applicable = [v for v in VARIANTS if ONLY_FOR.get(v, args.recipe) == args.recipe]
-    if args.variants is None:
-        args.variants = applicable
-    elif not_applicable := [v for v in args.variants if v not in applicable]:
-        parser.error(f"variant(s) {', '.join(not_applicable)} apply only to --recipe best_cpu")
-    args.max_steps = args.max_steps or cnn_train.RECIPES[args.recipe]["max_steps"]
+    args = build_parser().parse_args(argv)
+    variants = args.variants or list(VARIANTS)
+    max_steps = args.max_steps or cnn_train.RECIPES["best"]["max_steps"]
     writable_dir(args.out)
-    command = "python -m cs324.cnn.ablation " + " ".join(argv) + "\n"
+    command = "python -m cs324.cnn.ablation " + " ".join(argv or []) + "\n"
     recorded = args.out / "COMMAND.txt"
     if command not in (recorded.read_text().splitlines(keepends=True) if recorded.exists() else []):
         with open(recorded, "a") as f:  # a rerun (to resume, or to rebuild the table) adds no line
             f.write(command)
-    for name in args.variants:
-        run_variant(args.out, name, args)
-    rows = summarise(args.out, applicable)
-    confusion, config = args.out / "full" / "confusion_test.json", args.out / "full" / "config.json"
-    n_test = json.loads(confusion.read_text())["n_test"] if confusion.exists() else None
-    n_val = json.loads(config.read_text())["val_size"] if config.exists() else None
-    (args.out / "ablation.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (args.out / "ablation.md").write_text(table_markdown(rows, n_test, n_val))
+    for name in variants:
+        run_variant(args.out, name, max_steps, args)
+    rows = summarise(args.out, list(VARIANTS))
+    config_path = args.out / "full" / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.exists() else {}
+    n_test, n_val = config.get("n_test"), config.get("n_val")
+    atomic_write_text(args.out / "ablation.json", json.dumps(rows, indent=1) + "\n")
+    atomic_write_text(args.out / "ablation.md", table_markdown(rows, n_test, n_val))
     if n_test and n_val and any(r["variant"] == "full" for r in rows):
         plot(rows, args.out / "ablation.png", n_val, n_test)
     print(table_markdown(rows, n_test, n_val), end="")

@@ -1,6 +1,6 @@
 """Test-time augmentation of a trained CNN: mirror and small translations, the scheme chosen on validation.
 
-    python -m cs324.cnn.tta results/part2_cnn/best_cpu_90min      # scores RUN/best.pt, writes RUN/tta.json
+    python -m cs324.cnn.tta runs/cnn_best                         # scores RUN/best.pt, writes RUN/tta.json
     python -m cs324.cnn.tta --table results/part2_cnn             # only rebuilds results/part2_cnn/tta.md
 
 and, beside it, the table of every ``tta.json`` in the run's parent folder (``results/part2_cnn/tta.md``),
@@ -8,11 +8,10 @@ or in ``--table FOLDER``: a run scored under ``runs/`` (where its checkpoints ar
 ``results/`` without them gets its row there by the second command.
 
 Training evaluates with the image and its mirror (``--tta``). This scores a finished run's
-checkpoint under every scheme below on the validation and the test split, picks the scheme with
-the best *validation* accuracy (ties: fewer views) and reports the test accuracy there, so the
-choice never looks at the test split. Translations shift the uint8 image by whole pixels with zero
-fill, as the training crops pad with zeros; as in the airbench trainers, the untranslated pair keeps
-half the weight and the translated views share the other half.
+checkpoint under every scheme of ``cs324.evaluation.SCHEMES`` (none, mirror, mirror plus shifts
+of 1 or 2 px) on the validation and the test split, picks the scheme with the best *validation*
+accuracy (ties: fewer views) and reports the test accuracy there, so the choice never looks at
+the test split.
 """
 
 from __future__ import annotations
@@ -22,83 +21,19 @@ import json
 from pathlib import Path
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
-from cs324.cli import ArgumentParser
+from cs324.cifar import DRY_RUN_IMAGES
+from cs324.cli import ArgumentParser, add_dry_run
 from cs324.cnn.cnn_model import CNN
 from cs324.data.cifar10 import CifarDataError, CifarLoader, load_cifar10
+from cs324.evaluation import SCHEMES, score_scheme, select, view_logits, views_of
 from cs324.runfolder import atomic_write_text
 from cs324.runtime import UsageError, bf16_native, cli, load_checkpoint, use_cuda
 
-View = tuple[int, int, bool]  # (rows down, columns right, mirrored)
 
-
-def _scheme(shift: int) -> dict[View, float]:
-    views = {(0, 0, False): 0.25, (0, 0, True): 0.25}
-    for d in (shift, -shift):
-        for mirrored in (False, True):
-            views[(d, d, mirrored)] = 0.125
-    return views
-
-
-SCHEMES: dict[str, dict[View, float]] = {
-    "none": {(0, 0, False): 1.0},
-    "flip": {(0, 0, False): 0.5, (0, 0, True): 0.5},
-    "flip_shift1": _scheme(1),
-    "flip_shift2": _scheme(2),
-}
-
-
-def translate(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """Shift a (B, C, H, W) batch so that pixel (i, j) moves to (i + dy, j + dx); zeros fill the gap."""
-    if dy == 0 and dx == 0:
-        return x
-    p = max(abs(dy), abs(dx))
-    h, w = x.shape[-2:]
-    padded = F.pad(x, (p, p, p, p))
-    return padded[..., p - dy : p - dy + h, p - dx : p - dx + w]
-
-
-@torch.inference_mode()
-def view_logits(
-    model: nn.Module, loader: CifarLoader, split: str, views: list[View], channels_last: bool = False
-) -> dict[View, torch.Tensor]:
-    """The model's logits (N, classes) of every image of ``split`` under each view."""
-    model.eval()
-    x_all = loader.x[split]
-    out: dict[View, list[torch.Tensor]] = {v: [] for v in views}
-    for start in range(0, len(x_all), loader.eval_batch_size):
-        x = x_all[start : start + loader.eval_batch_size]
-        for dy, dx, mirrored in views:
-            v = loader.normalise(translate(x, dy, dx))
-            if mirrored:
-                v = v.flip(3)
-            if channels_last:
-                v = v.contiguous(memory_format=torch.channels_last)
-            out[(dy, dx, mirrored)].append(model(v).float())
-    return {v: torch.cat(chunks) for v, chunks in out.items()}
-
-
-def score_schemes(logits: dict[View, torch.Tensor], targets: torch.Tensor) -> dict[str, dict]:
-    """Accuracy and cross-entropy of each scheme's weighted mean of logits."""
-    scores = {}
-    for name, weights in SCHEMES.items():
-        mean = sum(w * logits[v] for v, w in weights.items())
-        scores[name] = {
-            "acc": (mean.argmax(1) == targets).sum().item() / len(targets),
-            "loss": F.cross_entropy(mean, targets).item(),
-            "views": len(weights),
-        }
-    return scores
-
-
-def select(val_scores: dict[str, dict]) -> str:
-    """The scheme with the best validation accuracy; among equals, the one with fewer views."""
-    return max(val_scores, key=lambda name: (val_scores[name]["acc"], -val_scores[name]["views"]))
-
-
-def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = None, device: str = "cpu") -> dict:
+def evaluate_run(
+    run: Path, checkpoint: str = "best.pt", data_dir: str | None = None, device: str = "cpu", dry_run: bool = False
+) -> dict:
     """Score ``run/checkpoint`` under every scheme; returns (and writes to ``run/tta.json``) the table."""
     path = run / checkpoint
     if not path.is_file():
@@ -107,10 +42,17 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
     config = ckpt.get("config") or {}
     if not config.get("val_size"):
         raise UsageError(f"{path} was trained without a validation split: nothing to choose a scheme on")
+    channels_last = bool(config.get("channels_last", False))
     try:
         arrays = load_cifar10(data_dir or config.get("data_dir"))
         loader = CifarLoader(
-            arrays, val_size=config["val_size"], augment="none", seed=config.get("seed", 0), device=device
+            arrays,
+            val_size=config["val_size"],
+            augment="none",
+            seed=config.get("seed", 0),
+            device=device,
+            channels_last=channels_last,
+            eval_limit=DRY_RUN_IMAGES if dry_run else 0,
         )
     except CifarDataError as e:
         raise UsageError(str(e)) from None
@@ -119,38 +61,35 @@ def evaluate_run(run: Path, checkpoint: str = "best.pt", data_dir: str | None = 
         model.load_state_dict(ckpt["model"])
     except (KeyError, RuntimeError) as e:
         raise UsageError(f"{path} does not hold the course's CNN: {type(e).__name__}: {e}") from None
-    model = model.to(device)
-    channels_last = not config.get("no_channels_last", True)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    views = sorted({v for weights in SCHEMES.values() for v in weights})
+    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format).eval()
     # Score as training evaluated: under bf16 autocast where the run used it (and this machine runs it natively).
     amp = bool(config.get("amp_active")) and bf16_native(torch.device(device))
     table = {}
     with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=amp):
         for split in ("val", "test"):
-            table[split] = score_schemes(view_logits(model, loader, split, views, channels_last), loader.y[split])
+            logits = view_logits(model, loader, split, views_of(*SCHEMES))
+            table[split] = {name: score_scheme(logits, name, loader.labels(split)) for name in SCHEMES}
     chosen = select(table["val"])
     result = {
         "run": str(run),
         "checkpoint": checkpoint,
         "step": ckpt.get("step"),
-        "n_val": len(loader.y["val"]),
-        "n_test": len(loader.y["test"]),
+        "n_val": loader.size("val"),
+        "n_test": loader.size("test"),
         "bf16_autocast": amp,
         "schemes": {
             name: {
-                "val_acc": table["val"][name]["acc"],
-                "test_acc": table["test"][name]["acc"],
-                "val_loss": table["val"][name]["loss"],
-                "test_loss": table["test"][name]["loss"],
-                "views": table["val"][name]["views"],
+                "val_acc": table["val"][name].acc,
+                "test_acc": table["test"][name].acc,
+                "val_loss": table["val"][name].loss,
+                "test_loss": table["test"][name].loss,
+                "views": len(SCHEMES[name]),
             }
             for name in SCHEMES
         },
         "selected_on_val": chosen,
-        "val_acc": table["val"][chosen]["acc"],
-        "test_acc": table["test"][chosen]["acc"],
+        "val_acc": table["val"][chosen].acc,
+        "test_acc": table["test"][chosen].acc,
         "recorded_val_acc": (ckpt.get("record") or {}).get("val_acc"),
     }
     atomic_write_text(run / "tta.json", json.dumps(result, indent=1) + "\n")
@@ -174,7 +113,8 @@ def write_table(folder: Path) -> Path:
                 f"| {path.parent.name} | {name}{chosen} | {s['views']} | {s['val_acc']:.4f} | {s['test_acc']:.4f} |"
             )
     shown = "; ".join(
-        f"{v:,} validation images (carved from training), the first {t:,} official test images"
+        f"{v:,} validation images (carved from training), {'all' if t >= 10_000 else 'the first'} {t:,} official "
+        "test images"
         for v, t in sorted(sizes)
     )
     note = f"\nScored on {shown}.\n"
@@ -191,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--table", type=Path, default=None, metavar="FOLDER", help="tabulate FOLDER/*/tta.json (default: RUN's parent)"
     )
+    add_dry_run(p, f"score {DRY_RUN_IMAGES} images of each split")
     return p
 
 
@@ -208,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"table of every run scored: {write_table(args.table)}")
         return
     device = "cuda" if use_cuda(args.device) else "cpu"
-    result = evaluate_run(args.run, args.checkpoint, args.data_dir, device)
+    result = evaluate_run(args.run, args.checkpoint, args.data_dir, device, args.dry_run)
     print(f"{'scheme':<12} {'views':>5} {'val acc':>8} {'test acc':>8}")
     for name, s in result["schemes"].items():
         print(f"{name:<12} {s['views']:>5} {s['val_acc']:>8.4f} {s['test_acc']:>8.4f}")

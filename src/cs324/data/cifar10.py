@@ -4,7 +4,7 @@ augmented on whole tensors (no per-image Python work), seeded by the step.
     arrays = load_cifar10()                        # $CIFAR10_DIR, else ./data
     loader = CifarLoader(arrays, val_size=5000, batch_size=128, augment="flipcrop", device="cpu")
     x, y = loader.train_batch(step)                # (128, 3, 32, 32) float32 normalised, (128,)
-    for x, y in loader.eval_batches("val"): ...
+    for x in loader.eval_images("val"): ...        # uint8 batches; loader.labels("val"), loader.normalise(x)
 
 Two on-disk formats are read from ``data_dir``: the offline archive ``cifar10.npz``
 (arrays x_train, y_train, x_test, y_test, classes; HWC uint8) and the official
@@ -126,7 +126,7 @@ def stratified_split(labels: np.ndarray, val_size: int, seed: int = 0) -> tuple[
     return np.sort(train), np.sort(val)
 
 
-AUGMENTS = ("none", "flip", "flipcrop", "flipcrop_cutout")
+AUGMENTS = ("none", "flip", "flipcrop")
 
 
 class CifarLoader:
@@ -134,11 +134,9 @@ class CifarLoader:
 
     Training batches are a pure function of the step (epoch permutation seeded by
     (seed, epoch); augmentation by a generator seeded by (seed, step)), so a resumed
-    run sees exactly the batches an uninterrupted one would. ``alternate_flip`` is the
-    airbench trainers' derandomised flip: each image gets one random coin (seeded), is
-    mirrored in the epochs where coin XOR (epoch is odd) holds, so every two epochs show
-    it both ways instead of each epoch drawing afresh. ``data_seconds`` counts
-    the time spent making batches, to state the data share of a step.
+    run sees exactly the batches an uninterrupted one would. With ``channels_last`` every
+    batch comes out in that memory layout (the convolutions' fast path on CPU).
+    ``data_seconds`` counts the time spent making batches, to state the data share of a step.
     """
 
     def __init__(
@@ -149,10 +147,9 @@ class CifarLoader:
         batch_size: int = 128,
         augment: str = "flipcrop",
         pad: int = 4,
-        cutout: int = 12,
-        alternate_flip: bool = False,
         seed: int = 0,
         device: str | torch.device = "cpu",
+        channels_last: bool = False,
         eval_batch_size: int = 1000,
         eval_limit: int = 0,
     ) -> None:
@@ -179,15 +176,17 @@ class CifarLoader:
         self.mean = train_float.mean(dim=(0, 2, 3)).view(1, 3, 1, 1)  # training-split statistics
         self.std = train_float.std(dim=(0, 2, 3)).view(1, 3, 1, 1)
         del train_float
-        self.batch_size, self.augment, self.pad, self.cutout, self.seed = batch_size, augment, pad, cutout, seed
-        self.flip_coin = None  # (n_train,) bool: the image's mirroring in even epochs, when alternating
-        if alternate_flip:
-            coin_gen = torch.Generator(device="cpu").manual_seed(seed * 1_000_003 - 1)
-            self.flip_coin = (torch.rand(len(train_idx), generator=coin_gen) < 0.5).to(device)
+        self.batch_size, self.augment, self.pad, self.seed = batch_size, augment, pad, seed
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.eval_batch_size, self.device = eval_batch_size, torch.device(device)
-        self.eval_limit = eval_limit  # > 0: score only the first eval_limit images (smoke tests)
+        self.eval_limit = eval_limit  # > 0: score only the first eval_limit images (dry runs)
         self.classes = arrays.classes
         self.data_seconds = 0.0
+
+    def size(self, split: str) -> int:
+        """Images scored on ``split`` ('val' or 'test'): what a figure on that split was measured on."""
+        n = len(self.y[split])
+        return min(n, self.eval_limit) if self.eval_limit else n
 
     @property
     def n_train(self) -> int:
@@ -198,55 +197,43 @@ class CifarLoader:
         return -(-self.n_train // self.batch_size)
 
     def normalise(self, x_uint8: torch.Tensor) -> torch.Tensor:
-        return (x_uint8.float() / 255 - self.mean) / self.std
+        x = (x_uint8.float() / 255 - self.mean) / self.std
+        return x.contiguous(memory_format=self.memory_format)
 
     def train_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from cs324.data.batches import batch_indices, steps_per_epoch
+        from cs324.data.batches import batch_indices
 
         t0 = time.perf_counter()
         idx = torch.from_numpy(batch_indices(step, self.n_train, self.batch_size, self.seed)).to(self.device)
         x, y = self.x["train"][idx], self.y["train"][idx]  # (B, 3, 32, 32) uint8
         gen = torch.Generator(device="cpu").manual_seed(self.seed * 1_000_003 + step)
-        flip = None
-        if self.flip_coin is not None:
-            epoch = step // steps_per_epoch(self.n_train, self.batch_size)
-            flip = self.flip_coin[idx] ^ bool(epoch % 2)
-        x = augment_batch(x, self.augment, gen, pad=self.pad, cutout=self.cutout, flip=flip)
-        x = self.normalise(x)
+        x = self.normalise(augment_batch(x, self.augment, gen, pad=self.pad))
         self.data_seconds += time.perf_counter() - t0
         return x, y
 
-    def eval_batches(self, split: str):
-        """Unaugmented, normalised batches of ``split`` ('val' or 'test')."""
-        x, y = self.x[split], self.y[split]
-        if self.eval_limit:
-            x, y = x[: self.eval_limit], y[: self.eval_limit]
-        for start in range(0, len(y), self.eval_batch_size):
-            yield self.normalise(x[start : start + self.eval_batch_size]), y[start : start + self.eval_batch_size]
+    def eval_images(self, split: str):
+        """The scored uint8 images of ``split`` ('val' or 'test') in batches; ``normalise`` makes them inputs."""
+        x = self.x[split][: self.size(split)]
+        for start in range(0, len(x), self.eval_batch_size):
+            yield x[start : start + self.eval_batch_size]
+
+    def labels(self, split: str) -> torch.Tensor:
+        """The class labels of the scored images of ``split``, in the order of ``eval_images``."""
+        return self.y[split][: self.size(split)]
 
 
-def augment_batch(
-    x: torch.Tensor,
-    augment: str,
-    gen: torch.Generator,
-    *,
-    pad: int = 4,
-    cutout: int = 12,
-    flip: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Random horizontal flip, random crop after zero padding, cutout: one tensor op each.
+def augment_batch(x: torch.Tensor, augment: str, gen: torch.Generator, *, pad: int = 4) -> torch.Tensor:
+    """Random horizontal flip, then random crop after zero padding: one tensor op each.
 
     x: (B, C, H, W) any dtype; the random draws come from ``gen`` (CPU) so that the same
-    generator gives the same batch on any device. ``flip`` (B,) bool, if given, replaces the
-    random mirroring (the coin is still drawn, so the crops do not depend on it).
+    generator gives the same batch on any device.
     """
     if augment == "none":
         return x
     B, _, H, W = x.shape
-    coin = torch.rand(B, generator=gen) < 0.5
-    flip = coin if flip is None else flip
+    flip = torch.rand(B, generator=gen) < 0.5
     x = torch.where(flip.to(x.device).view(B, 1, 1, 1), x.flip(3), x)
-    if augment in ("flipcrop", "flipcrop_cutout") and pad > 0:
+    if augment == "flipcrop" and pad > 0:
         padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # (B, C, H+2p, W+2p), zeros
         dy = torch.randint(0, 2 * pad + 1, (B,), generator=gen).to(x.device)
         dx = torch.randint(0, 2 * pad + 1, (B,), generator=gen).to(x.device)
@@ -255,11 +242,4 @@ def augment_batch(
         batch = torch.arange(B, device=x.device).view(B, 1, 1, 1)
         chan = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
         x = padded[batch, chan, rows, cols]  # (B, C, H, W)
-    if augment == "flipcrop_cutout" and cutout > 0:
-        cy = torch.randint(0, H, (B,), generator=gen).to(x.device).view(B, 1, 1, 1)
-        cx = torch.randint(0, W, (B,), generator=gen).to(x.device).view(B, 1, 1, 1)
-        ys = torch.arange(H, device=x.device).view(1, 1, H, 1)
-        xs = torch.arange(W, device=x.device).view(1, 1, 1, W)
-        hole = ((ys - cy).abs() <= cutout // 2) & ((xs - cx).abs() <= cutout // 2)
-        x = x.masked_fill(hole, 0)
     return x

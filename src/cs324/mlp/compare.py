@@ -1,7 +1,7 @@
 """Part I Task 2: NumPy MLP vs PyTorch MLP (vs scikit-learn) on the same data, same strategy.
 
     python -m cs324.mlp.compare                 # writes results/part1_compare/
-    python -m cs324.mlp.compare --quick         # tiny budgets, seconds (also CS324_QUICK=1)
+    python -m cs324.mlp.compare --dry_run       # one epoch per strategy: seconds
 
 For every data set and every strategy (SGD, full batch, mini-batch) the NumPy and the
 PyTorch MLP start from the *same* weights (copied from NumPy into PyTorch), see the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,12 +25,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cs324.cli import ArgumentParser, cli
+from cs324.cli import ArgumentParser, add_dry_run, cli
 from cs324.data.toy import TOY_DATASETS, ToyData, make_toy
 from cs324.metrics import accuracy
 from cs324.mlp import pytorch_train_mlp, train_mlp_numpy
+from cs324.mlp.compare_plots import plot_curves, plot_regions
 from cs324.mlp.mlp_numpy import MLP as NumpyMLP
 from cs324.mlp.pytorch_mlp import MLP as TorchMLP
+from cs324.runfolder import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,16 @@ STRATEGIES = [
 HIDDEN = [20]
 
 
-def run_pair(data: ToyData, strategy: Strategy, *, seed: int = 0, epochs: int | None = None) -> dict:
+@dataclass
+class Pair:
+    """One strategy on one data set: the table row, both implementations' evaluation records, the models."""
+
+    row: dict
+    curves: dict[str, list[dict]]  # "numpy" / "torch" -> one record per evaluation
+    models: tuple  # (NumPy MLP, PyTorch MLP, scikit-learn MLPClassifier)
+
+
+def run_pair(data: ToyData, strategy: Strategy, *, seed: int = 0, epochs: int | None = None) -> Pair:
     """Train NumPy, PyTorch (copied weights) and scikit-learn with one strategy."""
     epochs = epochs or strategy.epochs
     steps = Strategy(strategy.name, strategy.batch_size, strategy.learning_rate, epochs).steps(data.n_train)
@@ -76,10 +87,10 @@ def run_pair(data: ToyData, strategy: Strategy, *, seed: int = 0, epochs: int | 
     )
     t_numpy = time.perf_counter() - t0
 
-    config = pytorch_train_mlp.build_parser().parse_args([])
-    config.learning_rate, config.max_steps, config.eval_freq = strategy.learning_rate, steps, eval_freq
-    config.batch_size, config.seed, config.out, config.quiet = strategy.batch_size, seed, None, True
-    config.device = "cpu"
+    flags = {"learning_rate": strategy.learning_rate, "max_steps": steps, "eval_freq": eval_freq}
+    flags |= {"batch_size": strategy.batch_size, "seed": seed, "out": "", "device": "cpu"}  # --out "": no files
+    argv = [item for k, v in flags.items() for item in (f"--{k}", str(v))]
+    config = pytorch_train_mlp.build_parser().parse_args([*argv, "--quiet"])
     t0 = time.perf_counter()
     torch_model, torch_result = pytorch_train_mlp.train(config, model=torch_model, data=data)
     t_torch = time.perf_counter() - t0
@@ -92,7 +103,7 @@ def run_pair(data: ToyData, strategy: Strategy, *, seed: int = 0, epochs: int | 
     torch_params = [p.detach().numpy() for p in torch_model.parameters()]
     numpy_params = [a for lin in np_model.linears for a in (lin.params["weight"].T, lin.params["bias"])]
     max_diff = max(float(np.abs(a - b).max()) for a, b in zip(numpy_params, torch_params))
-    return {
+    row = {
         "dataset": data.name,
         "noise": data.noise,
         "strategy": strategy.name,
@@ -110,9 +121,8 @@ def run_pair(data: ToyData, strategy: Strategy, *, seed: int = 0, epochs: int | 
         "numpy_s": t_numpy,
         "torch_s": t_torch,
         "sklearn_s": t_sk,
-        "_curves": {"numpy": np_hist.records, "torch": torch_result.records},
-        "_models": (np_model, torch_model, sk_model),
     }
+    return Pair(row, {"numpy": np_hist.records, "torch": torch_result.records}, (np_model, torch_model, sk_model))
 
 
 def fit_sklearn(data: ToyData, strategy: Strategy, epochs: int, seed: int):
@@ -144,97 +154,6 @@ def fit_sklearn(data: ToyData, strategy: Strategy, epochs: int, seed: int):
 
 # --------------------------------------------------------------------------- figures
 
-
-def plot_regions(data: ToyData, row: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    np_model, torch_model, sk_model = row["_models"]
-    pts = np.vstack([data.x_train, data.x_test])
-    lo, hi = pts.min(0) - 0.5, pts.max(0) + 0.5
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 250), np.linspace(lo[1], hi[1], 250))
-    grid = np.c_[gx.ravel(), gy.ravel()]
-    with torch.no_grad():
-        predictions = {
-            "NumPy MLP": np_model.forward(grid).argmax(1),
-            "PyTorch MLP": torch_model(torch.from_numpy(grid)).argmax(1).numpy(),
-            "scikit-learn MLPClassifier": sk_model.predict(grid),
-        }
-    accs = {
-        "NumPy MLP": row["numpy_test_acc"],
-        "PyTorch MLP": row["torch_test_acc"],
-        "scikit-learn MLPClassifier": row["sklearn_test_acc"],
-    }
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), constrained_layout=True)
-    cmap = plt.get_cmap("tab10")
-    for ax, (name, pred) in zip(axes, predictions.items()):
-        ax.contourf(
-            gx,
-            gy,
-            pred.reshape(gx.shape),
-            levels=np.arange(data.n_classes + 1) - 0.5,
-            colors=[cmap(k) for k in range(data.n_classes)],
-            alpha=0.25,
-        )
-        for split, x, y, marker in (
-            ("train", data.x_train, data.y_train, "o"),
-            ("test", data.x_test, data.y_test, "^"),
-        ):
-            ax.scatter(
-                x[:, 0],
-                x[:, 1],
-                c=[cmap(k) for k in y],
-                marker=marker,
-                s=14 if split == "train" else 30,
-                edgecolors="k" if split == "test" else "none",
-                linewidths=0.5,
-                label=split,
-            )
-        ax.set_title(f"{name}\ntest accuracy {accs[name]:.3f}")
-        ax.legend(loc="lower right", fontsize=8)
-    fig.suptitle(
-        f"{data.name} (noise {data.noise}), {row['strategy']} (batch {row['batch_size']}, "
-        f"lr {row['learning_rate']}, {row['epochs']} epochs); colour = class, marker = split"
-    )
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_curves(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    datasets = sorted({r["dataset"] for r in rows}, key=list(TOY_DATASETS).index)
-    strategies = [s.name for s in STRATEGIES]
-    fig, axes = plt.subplots(2, len(datasets), figsize=(4.2 * len(datasets), 7), squeeze=False, constrained_layout=True)
-    for j, ds in enumerate(datasets):
-        for row in (r for r in rows if r["dataset"] == ds):
-            k = strategies.index(row["strategy"])
-            for impl, style in (("numpy", "-"), ("torch", ":")):
-                recs = row["_curves"][impl]
-                epochs = [r["step"] / row["steps"] * row["epochs"] for r in recs]
-                color = f"C{k}"
-                axes[0, j].plot(
-                    epochs, [r["test_loss"] for r in recs], style, color=color, label=f"{row['strategy']} {impl}"
-                )
-                axes[1, j].plot(epochs, [r["test_acc"] for r in recs], style, color=color)
-        axes[0, j].set_title(ds)
-        axes[0, j].set_yscale("log")
-        axes[0, j].set_ylabel("test loss")
-        axes[1, j].set_ylabel("test accuracy")
-        axes[1, j].set_xlabel("epoch")
-        axes[1, j].set_xscale("symlog", linthresh=1)
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle("Test loss and accuracy: NumPy (solid) and PyTorch (dotted) overlap exactly")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-# --------------------------------------------------------------------------- table
 
 COLUMNS = [
     "dataset",
@@ -280,36 +199,33 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(out: Path, *, quick: bool = False, datasets: list[str] | None = None, seed: int = 0) -> list[dict]:
+def run(out: Path, *, dry_run: bool = False, datasets: list[str] | None = None, seed: int = 0) -> list[dict]:
+    """Every strategy on every data set: writes the table, curves and decision regions; returns the rows."""
     out.mkdir(parents=True, exist_ok=True)
-    datasets = datasets or list(TOY_DATASETS)
-    rows = []
-    for name in datasets:
+    pairs = []
+    for name in datasets or list(TOY_DATASETS):
         data = make_toy(name)
         for strategy in STRATEGIES:
-            epochs = max(1, strategy.epochs // 20) if quick else None
-            row = run_pair(data, strategy, seed=seed, epochs=epochs)
-            rows.append(row)
+            pair = run_pair(data, strategy, seed=seed, epochs=1 if dry_run else None)
+            pairs.append(pair)
+            row = pair.row
             print(
                 f"{name:>18} {strategy.name:>9}: numpy {row['numpy_test_acc']:.3f} "
                 f"torch {row['torch_test_acc']:.3f} sklearn {row['sklearn_test_acc']:.3f} "
                 f"max|dW| {row['max_param_diff']:.1e}",
                 flush=True,
             )
-        plot_regions(
-            data,
-            next(r for r in rows if r["dataset"] == name and r["strategy"] == "minibatch"),
-            out / f"regions_{name}.png",
-        )
-    plot_curves(rows, out / "curves.png")
+        minibatch = next(p for p in pairs if p.row["dataset"] == name and p.row["strategy"] == "minibatch")
+        plot_regions(data, minibatch, out / f"regions_{name}.png")
+    plot_curves(pairs, out / "curves.png", [s.name for s in STRATEGIES])
+    rows = [p.row for p in pairs]
     with open(out / "table.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows({k: r[k] for k in COLUMNS} for r in rows)
-    (out / "table.md").write_text(markdown_table(rows))
-    (out / "curves.json").write_text(
-        json.dumps([{"dataset": r["dataset"], "strategy": r["strategy"], **r["_curves"]} for r in rows])
-    )
+    atomic_write_text(out / "table.md", markdown_table(rows))
+    curves = [{"dataset": p.row["dataset"], "strategy": p.row["strategy"], **p.curves} for p in pairs]
+    atomic_write_text(out / "curves.json", json.dumps(curves))
     return rows
 
 
@@ -317,14 +233,14 @@ def run(out: Path, *, quick: bool = False, datasets: list[str] | None = None, se
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/part1_compare", help="folder (default: results/part1_compare)")
-    parser.add_argument("--quick", action="store_true", help="1/20 of the epochs (also CS324_QUICK=1)")
+    add_dry_run(parser, "one epoch per strategy")
     parser.add_argument("--datasets", nargs="+", choices=list(TOY_DATASETS), help="default: all")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # tiny matrices: threads only add overhead
-    quick = args.quick or os.environ.get("CS324_QUICK") == "1"
-    run(Path(args.out), quick=quick, datasets=args.datasets, seed=args.seed)
-    (Path(args.out) / "COMMAND.txt").write_text("python -m cs324.mlp.compare" + (" --quick" if quick else "") + "\n")
+    run(Path(args.out), dry_run=args.dry_run, datasets=args.datasets, seed=args.seed)
+    command = " ".join(["python -m cs324.mlp.compare", *(argv if argv is not None else sys.argv[1:])])
+    atomic_write_text(Path(args.out) / "COMMAND.txt", command + "\n")
     print(f"wrote {args.out}/table.md")
 
 

@@ -19,10 +19,12 @@ import torch.nn.functional as F
 from cs324.cli import ArgumentParser
 from cs324.data.batches import batch_indices
 from cs324.data.toy import ToyData, make_toy
+from cs324.loop import FitResult, fit
 from cs324.metrics import accuracy
 from cs324.mlp.common import add_mlp_args, check_mlp_size
 from cs324.mlp.pytorch_mlp import MLP
-from cs324.runtime import FitResult, UsageError, add_runtime_args, cleanup, cli, fit, start_session
+from cs324.optim import build_optimizer
+from cs324.runtime import UsageError, add_runtime_args, budget, cleanup, cli, start_session
 
 __all__ = ["accuracy", "build_parser", "main", "train"]
 
@@ -49,7 +51,7 @@ def train(
     """Train per ``config`` (the CLI defaults when None); returns the model and metrics.
 
     ``model`` (e.g. ``MLP.from_numpy(...)``) and ``data`` override the ones the config
-    would build; ``config.out = None`` writes no files.
+    would build; ``--out ""`` writes no files.
     """
     config = config if config is not None else build_parser().parse_args([])
     if data is None:
@@ -79,10 +81,8 @@ def train(
         logits = m(x_test)
         return {"test_loss": F.cross_entropy(logits, y_test).item(), "test_acc": accuracy(logits, y_test)}
 
-    if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = build_optimizer(config.optimizer, model.parameters(), lr=config.learning_rate)
+    max_steps, eval_freq = budget(config.max_steps, config.eval_freq, config.dry_run)
     bs = config.batch_size if 0 < config.batch_size < data.n_train else data.n_train
     result = fit(
         session,
@@ -91,8 +91,8 @@ def train(
         get_batch,
         F.cross_entropy,
         evaluate,
-        max_steps=config.max_steps,
-        eval_freq=config.eval_freq,
+        max_steps=max_steps,
+        eval_freq=eval_freq,
         steps_per_epoch=math.ceil(data.n_train / bs),
     )
     cleanup(session)

@@ -5,24 +5,31 @@
 
 The whole test split is evaluated before training, every ``eval_freq`` steps and after
 the last one. Mini-batches follow ``cs324.data.toy.batch_indices``, the same order the
-PyTorch trainer uses, so the two can be compared step by step.
+PyTorch trainer uses, so the two can be compared step by step. The run folder (``--out``,
+default runs/numpy_mlp) holds ``config.json`` and ``metrics.jsonl`` as the PyTorch trainers'
+do (no checkpoints: a run takes seconds).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from cs324.cli import ArgumentParser, UsageError, cli, seed
+import cs324
+from cs324 import runfolder
+from cs324.cli import ArgumentParser, UsageError, add_dry_run, cli, seed
 from cs324.data.batches import batch_indices
 from cs324.data.toy import ToyData, make_toy, one_hot
 from cs324.metrics import accuracy
 from cs324.mlp.common import add_mlp_args, check_mlp_size, is_eval_step
 from cs324.mlp.mlp_numpy import MLP
 from cs324.mlp.modules import CrossEntropy
+from cs324.runtime import budget
 
 
 @dataclass
@@ -84,7 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_mlp_args(parser)
     parser.add_argument("--seed", type=seed, default=0, help="seed of weights and batch order (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="print only the final line")
+    parser.add_argument("--out", default="runs/numpy_mlp", metavar="DIR", help="run folder; '' writes none")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
+    add_dry_run(parser, "4 steps")
     return parser
+
+
+def write_run(out: Path, args: argparse.Namespace, history: History) -> None:
+    """``config.json`` (every flag, where it ran) and ``metrics.jsonl``, as the PyTorch trainers write them."""
+    runfolder.prepare(out, resume=False, overwrite=True)
+    if (out / "metrics.jsonl").exists() and not args.overwrite:
+        runfolder.release(out)
+        raise UsageError(f"{out} already holds a run; pass --overwrite to replace it")
+    env = {"cs324_version": cs324.__version__, "numpy_version": np.__version__, "python": platform.python_version()}
+    runfolder.start_fresh(out, vars(args) | env)
+    runfolder.atomic_write_text(out / "metrics.jsonl", "".join(runfolder.json_line(r) for r in history.records))
+    runfolder.release(out)
 
 
 @cli
@@ -98,15 +120,18 @@ def main(argv: list[str] | None = None) -> History:
     widths = [2, *args.dnn_hidden_units, data.n_classes]
     check_mlp_size(widths, batch=args.batch_size or data.n_train, bytes_per_value=np.dtype(dtype).itemsize)
     model = MLP(2, args.dnn_hidden_units, data.n_classes, seed=args.seed, dtype=dtype)
+    max_steps, eval_freq = budget(args.max_steps, args.eval_freq, args.dry_run)
     history = train(
         model,
         data,
         learning_rate=args.learning_rate,
-        max_steps=args.max_steps,
-        eval_freq=args.eval_freq,
+        max_steps=max_steps,
+        eval_freq=eval_freq,
         batch_size=args.batch_size,
         seed=args.seed,
     )
+    if args.out:
+        write_run(Path(args.out), args, history)
     for record in history.records if not args.quiet else history.records[-1:]:
         print(json.dumps(record))
     return history

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from cs324.cli import ArgumentParser, cli
+from cs324.cli import ArgumentParser, add_dry_run, cli, output_dir
+from cs324.runfolder import atomic_write_text
 
 CHANCE = 0.1  # ten equally likely digits
 
@@ -127,14 +128,16 @@ def summary_markdown(summary: dict, rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", default="results/part3_rnn")
+    add_dry_run(parser, "build the table and figures, write nothing")
     args = parser.parse_args(argv)
     folder = Path(args.sweep)
     rows = load_sweep(folder)
     summary = summarise(rows)
-    plot_accuracy_vs_length(summary, folder / "accuracy_vs_length.png")
-    plot_curves(folder, folder / "curves.png", lengths=[10, 20, 30, 50])
-    (folder / "summary.md").write_text(summary_markdown(summary, rows))
-    print((folder / "summary.md").read_text())
+    with output_dir(folder, args.dry_run, "--sweep") as out:
+        plot_accuracy_vs_length(summary, out / "accuracy_vs_length.png")
+        plot_curves(folder, out / "curves.png", lengths=[10, 20, 30, 50])
+        atomic_write_text(out / "summary.md", summary_markdown(summary, rows))
+    print(summary_markdown(summary, rows))
 
 
 if __name__ == "__main__":

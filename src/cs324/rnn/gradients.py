@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from cs324.cli import ArgumentParser, UsageError, cli, seed, writable_dir
+from cs324.cli import ArgumentParser, UsageError, add_dry_run, cli, output_dir, seed
 from cs324.rnn.analysis import grad_norms_through_time
 from cs324.rnn.dataset import PalindromeDataset, split_indices
-from cs324.runfolder import load_checkpoint, read_metrics
+from cs324.runfolder import atomic_write_text, load_checkpoint, read_metrics
 from cs324.runtime import seed_everything
 
 
@@ -121,19 +122,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", nargs="+", required=True, help="folders of run folders (OUT/runs of a sweep)")
     parser.add_argument("--seed", type=seed, default=0, help="the seed whose runs are measured (default: 0)")
     parser.add_argument("--out", default="results/part3_rnn_gradients")
+    add_dry_run(parser, "measure the first run only, write nothing")
     args = parser.parse_args(argv)
     runs = sorted(
         run for folder in args.runs for run in Path(folder).glob(f"*_seed{args.seed}") if (run / "best.pt").exists()
     )
     if not runs:
         raise UsageError(f"no finished run of seed {args.seed} under {' '.join(args.runs)}")
-    out = writable_dir(args.out)
     torch.set_num_threads(1)
-    measured = [measure(run) for run in runs]
-    (out / "gradients.json").write_text(json.dumps(measured, indent=1) + "\n")
-    (out / "gradients.md").write_text(markdown(measured))
-    plot(measured, out / "gradients_through_time.png")
-    (out / "COMMAND.txt").write_text("python -m cs324.rnn.gradients " + " ".join(argv) + "\n")
+    with output_dir(args.out, args.dry_run) as out:
+        measured = [measure(run) for run in (runs[:1] if args.dry_run else runs)]
+        atomic_write_text(out / "gradients.json", json.dumps(measured, indent=1) + "\n")
+        atomic_write_text(out / "gradients.md", markdown(measured))
+        plot(measured, out / "gradients_through_time.png")
+        command = " ".join(["python -m cs324.rnn.gradients", *(sys.argv[1:] if argv is None else argv)])
+        atomic_write_text(out / "COMMAND.txt", command + "\n")
     print(markdown(measured), end="")
 
 

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cs324.cli import ArgumentParser, UsageError, cli, existing_dir
+from cs324.cli import ArgumentParser, UsageError, add_dry_run, cli, existing_dir, output_dir
 from cs324.rnn.analysis import CHANCE, load_sweep
+from cs324.runfolder import atomic_write_text
 
 THRESHOLD = 0.99  # best validation accuracy that counts as learned
 
@@ -152,6 +153,7 @@ def plot(table: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", help="a cs324.rnn.sweep folder (sweep.csv)")
+    add_dry_run(parser, "build the table and figure, write nothing")
     args = parser.parse_args(argv)
     folder = existing_dir(args.sweep, "sweep folder")
     if not (folder / "sweep.csv").exists():
@@ -162,10 +164,11 @@ def main(argv: list[str] | None = None) -> None:
     table = success_table(rows)
     parity = {variant: parity_test(points) for variant, points in table.items()}
     n_val = "20% of the distinct palindromes drawn (--data_size), never seen in training"
-    (folder / "success.md").write_text(markdown(table, parity, n_val))
-    (folder / "success.json").write_text(json.dumps({"table": table, "parity": parity}, indent=1) + "\n")
-    plot(table, folder / "success_vs_length.png")
-    print((folder / "success.md").read_text(), end="")
+    with output_dir(folder, args.dry_run, "sweep folder") as out:
+        atomic_write_text(out / "success.md", markdown(table, parity, n_val))
+        atomic_write_text(out / "success.json", json.dumps({"table": table, "parity": parity}, indent=1) + "\n")
+        plot(table, out / "success_vs_length.png")
+    print(markdown(table, parity, n_val), end="")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Part III Task 2: validation accuracy against palindrome length T, for four training variants.
 
     python -m cs324.rnn.sweep --out results/part3_rnn              # the full sweep
-    python -m cs324.rnn.sweep --quick --out runs/sweep_quick       # seconds (also CS324_QUICK=1)
+    python -m cs324.rnn.sweep --dry_run --out runs/sweep_dry       # seconds
 
 Variants (each keeps the assignment's equations; only inputs, initialisation and
 training change):
@@ -14,7 +14,9 @@ training change):
 - ``rnn_curriculum``: ``rnn_best`` trained first on T=10, 15, ... (the first half of the
   budget), then on the target length (``train.py --curriculum``);
 - ``rnn_curriculum_mixed``: the same, with half of every stage's batches drawn from earlier
-  lengths (``--curriculum_sampling mixed``; not in the default set).
+  lengths (``--curriculum_sampling mixed``; not in the default set);
+- ``lstm_curriculum_mixed``: ``lstm`` with that curriculum and mixed sampling (not in the
+  default set).
 
 Every point gets the same budget and stopping rule: at most ``--max_steps`` steps of
 batch 128, evaluated every 250 steps, stopped early once validation accuracy holds at
@@ -37,8 +39,19 @@ import sys
 import time
 from pathlib import Path
 
-from cs324.cli import ArgumentParser, TrainingError, cli, int_in, nonnegative_int, positive_int, seed, writable_dir
+from cs324.cli import (
+    ArgumentParser,
+    TrainingError,
+    add_dry_run,
+    cli,
+    int_in,
+    nonnegative_int,
+    positive_int,
+    seed,
+    writable_dir,
+)
 from cs324.runfolder import atomic_write_text
+from cs324.runtime import DRY_RUN_STEPS
 
 VARIANTS = {
     "rnn_default": [],
@@ -59,6 +72,8 @@ VARIANTS = {
 }
 # rnn_curriculum with mixed sampling: half of each stage's batches revisit earlier lengths
 VARIANTS["rnn_curriculum_mixed"] = VARIANTS["rnn_curriculum"] + ["--curriculum_sampling", "mixed"]
+# the LSTM with the same curriculum and mixed sampling
+VARIANTS["lstm_curriculum_mixed"] = VARIANTS["lstm"] + ["--curriculum", "10", "--curriculum_sampling", "mixed"]
 DEFAULT_VARIANTS = ["rnn_default", "rnn_best", "lstm", "rnn_curriculum"]
 FIELDS = ["variant", "T", "seed", "best_val_acc", "final_val_acc", "best_step", "steps_run", "seconds", "device"]
 
@@ -113,10 +128,9 @@ def _run_job(job: dict) -> dict:
 
     torch.set_num_threads(1)
     T, variant, seed = job["T"], job["variant"], job["seed"]
-    config = rnn_train.build_parser().parse_args(job_argv(job))
-    # kept: a run folder per job (best.pt for the analysis of gradients after training), else no files
-    config.out = str(Path(job["out"]) / "runs" / f"{variant}_T{T}_seed{seed}") if job["keep_runs"] else None
-    config.overwrite = True
+    # kept: a run folder per job (best.pt for the analysis of gradients after training), else no files (--out "")
+    out = str(Path(job["out"]) / "runs" / f"{variant}_T{T}_seed{seed}") if job["keep_runs"] else ""
+    config = rnn_train.build_parser().parse_args([*job_argv(job), "--out", out, "--overwrite"])
     t0 = time.perf_counter()
     _, result = rnn_train.main(config)
     best = max(result.records, key=lambda r: r["val_acc"])
@@ -187,32 +201,39 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--keep_runs", action="store_true", help="keep each job's run folder (config, metrics, best.pt) under OUT/runs/"
     )
-    parser.add_argument("--quick", action="store_true", help="T in {5, 10}, 1 seed, 150 steps")
+    add_dry_run(parser, "T in {5, 10}, seed 0, a few steps each")
     return parser
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if args.quick or os.environ.get("CS324_QUICK") == "1":
-        args.lengths, args.seeds, args.max_steps, args.eval_freq, args.data_size = [5, 10], [0], 150, 50, 2000
+    lengths, seeds, max_steps, eval_freq, data_size = (
+        args.lengths,
+        args.seeds,
+        args.max_steps,
+        args.eval_freq,
+        args.data_size,
+    )
+    if args.dry_run:
+        lengths, seeds, max_steps, eval_freq, data_size = [5, 10], [0], DRY_RUN_STEPS, 2, 2000
     # shortest first: stopped early, the sweep still holds a contiguous range of lengths
     grid = [
         dict(
             T=T,
             variant=v,
             seed=s,
-            max_steps=args.max_steps,
-            eval_freq=args.eval_freq,
-            data_size=args.data_size,
+            max_steps=max_steps,
+            eval_freq=eval_freq,
+            data_size=data_size,
             patience=args.patience,
             device=args.device,
             out=args.out,
             keep_runs=args.keep_runs,
         )
-        for T in sorted(set(args.lengths))
+        for T in sorted(set(lengths))
         for v in args.variants
-        for s in sorted(set(args.seeds))
+        for s in sorted(set(seeds))
         if not (v == "rnn_default" and T > args.default_max_T)
     ]
     from cs324.rnn import train as rnn_train

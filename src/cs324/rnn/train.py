@@ -23,11 +23,15 @@ import torch.nn as nn
 
 from cs324.cli import ArgumentParser, check_memory, nonnegative_int, positive_float, positive_int
 from cs324.data.batches import batch_indices, steps_per_epoch
+from cs324.loop import fit, optimizer_step
 from cs324.metrics import accuracy
+from cs324.optim import SCHEDULES, build_optimizer, build_scheduler
 from cs324.rnn.dataset import PalindromeDataset, split_indices
 from cs324.rnn.lstm import LSTM
 from cs324.rnn.vanilla_rnn import RECURRENT_INITS, VanillaRNN
-from cs324.runtime import UsageError, add_runtime_args, cleanup, cli, fit, optimizer_step, start_session
+from cs324.runtime import UsageError, add_runtime_args, budget, cleanup, cli, start_session
+
+DRY_RUN_VAL = 1024  # validation palindromes scored by a --dry_run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--lr_schedule",
-        choices=["constant", "cosine"],
+        choices=SCHEDULES,
         default="constant",
-        help="cosine decays to 0 over the step budget (default: constant)",
+        help="cosine decays to 0 over the step budget; onecycle warms up over the first 20%% (default: constant)",
     )
     p.add_argument("--max_steps", type=positive_int, default=None, help="step budget (default: from --max_epoch)")
     p.add_argument(
@@ -196,11 +200,11 @@ class _Batches:
 
 
 def resolve(config: argparse.Namespace) -> argparse.Namespace:
-    """Check combinations argparse cannot, and fill derived values."""
+    """Check combinations argparse cannot; returns the config with derived values filled in."""
     if not 0.0 < config.portion_train < 1.0:
         raise UsageError(f"--portion_train must lie strictly between 0 and 1, got {config.portion_train}")
     if config.one_hot:
-        config.input_dim = 10
+        config = argparse.Namespace(**(vars(config) | {"input_dim": 10}))  # a resolved copy: the caller's is kept
     elif config.input_dim != 1:
         raise UsageError("--input_dim must be 1 for digit values, or pass --one_hot for 10")
     if config.num_classes != 10:
@@ -247,17 +251,13 @@ def main(config: argparse.Namespace):
     session = start_session(config)
     model = make_model(config).to(session.device)
     criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=config.learning_rate)
+    optimizer = build_optimizer("rmsprop", model.parameters(), lr=config.learning_rate)
 
     per_epoch = steps_per_epoch(len(train_idx), config.batch_size)
     max_steps = config.max_steps or per_epoch * config.max_epoch
     max_steps = min(max_steps, per_epoch * config.max_epoch)
-    eval_freq = config.eval_freq or min(per_epoch, 500)
-    scheduler = None
-    if config.lr_schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, max_steps) / max_steps))
-        )
+    max_steps, eval_freq = budget(max_steps, config.eval_freq or min(per_epoch, 500), config.dry_run)
+    scheduler = build_scheduler(optimizer, config.lr_schedule, max_steps=max_steps)
 
     lengths = curriculum_lengths(config.input_length + 1, config.curriculum)
     stages = []  # (data set, training indices) per length; the target length's are the ones above
@@ -270,6 +270,9 @@ def main(config: argparse.Namespace):
         mixed = config.curriculum_sampling == "mixed"
         stage_data, stage_idx = stages[batch_stage(step, max_steps, len(stages), mixed, config.seed)]
         return stage_data.batch(stage_idx[batch_indices(step, len(stage_idx), config.batch_size, config.seed)])
+
+    if config.dry_run:  # a small evaluation
+        val_idx = val_idx[:DRY_RUN_VAL]
 
     def evaluate_val(m: nn.Module) -> dict:
         loss, acc = evaluate(m, _Batches(data, val_idx), criterion, session.device, config)

@@ -1,0 +1,92 @@
+"""Every command accepts --dry_run, finishes it in seconds, and leaves the committed results as they were."""
+
+import hashlib
+import time
+
+import numpy as np
+import pytest
+import tomllib
+from conftest import ROOT, run_module
+
+SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+def committed() -> dict:
+    """Path -> sha256 of every committed file under results/ and report/ (all files there without git)."""
+    import subprocess
+
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "results", "report"], capture_output=True, text=True)
+    if listed.returncode == 0:
+        paths = [ROOT / line for line in listed.stdout.splitlines()]
+    else:
+        paths = [p for folder in ("results", "report") for p in sorted((ROOT / folder).rglob("*")) if p.is_file()]
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.exists()}
+
+
+@pytest.fixture(scope="module")
+def fake_cifar(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cifar")
+    rng = np.random.default_rng(0)
+    np.savez_compressed(
+        folder / "cifar10.npz",
+        x_train=rng.integers(0, 256, (400, 32, 32, 3), dtype=np.uint8),
+        y_train=np.arange(400) % 10,
+        x_test=rng.integers(0, 256, (100, 32, 32, 3), dtype=np.uint8),
+        y_test=np.arange(100) % 10,
+        classes=np.array([f"c{i}" for i in range(10)]),
+    )
+    return folder
+
+
+def argv_for(script: str, tmp, cifar) -> list[str]:
+    """The arguments a dry run of ``script`` needs besides --dry_run (outputs under ``tmp``)."""
+    data = ["--data_dir", str(cifar), "--val_size", "100", "--device", "cpu"]
+    return {
+        "cs324-train-mlp-numpy": ["--out", str(tmp / "np")],
+        "cs324-train-mlp": ["--out", str(tmp / "pt")],
+        "cs324-compare-mlp": ["--out", str(tmp / "cmp"), "--datasets", "moons"],
+        "cs324-cifar-mlp": [*data, "--out", str(tmp / "mlp")],
+        "cs324-cnn-train": [*data, "--recipe", "best", "--out", str(tmp / "cnn")],
+        "cs324-cnn-ablation": [
+            "--out",
+            str(tmp / "abl"),
+            "--variants",
+            "full",
+            "--device",
+            "cpu",
+            "--extra",
+            *data[:4],
+        ],
+        "cs324-cnn-tta": [str(tmp / "abl" / "full"), "--data_dir", str(cifar), "--device", "cpu"],
+        "cs324-rnn-train": ["--out", str(tmp / "rnn"), "--data_size", "20000"],
+        "cs324-rnn-sweep": ["--out", str(tmp / "sweep"), "--workers", "1", "--variants", "rnn_best"],
+        "cs324-rnn-analysis": ["--sweep", str(ROOT / "results/part3_rnn")],
+        "cs324-rnn-success": [str(ROOT / "results/part3_rnn_success")],
+        "cs324-rnn-gradients": ["--runs", str(ROOT / "results/part3_rnn_t20/runs")],
+        "cs324-results": [str(ROOT / "results/part2_cnn")],
+        "cs324-report": [],
+        "cs324-submission": ["--student_number", "12345678"],
+        "cs324-selfcheck": [],
+    }[script]
+
+
+def test_every_console_script_is_covered():
+    import inspect
+
+    source = inspect.getsource(argv_for)
+    assert all(f'"{s}"' in source for s in SCRIPTS), [s for s in SCRIPTS if f'"{s}"' not in source]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", list(SCRIPTS))  # in pyproject order: cnn-ablation runs before cnn-tta
+def test_dry_run_finishes_in_seconds_and_writes_nothing_committed(script, tmp_path_factory, fake_cifar):
+    tmp = tmp_path_factory.getbasetemp() / "dry"
+    tmp.mkdir(exist_ok=True)
+    module = SCRIPTS[script].split(":")[0]
+    before = committed()
+    t0 = time.perf_counter()
+    r = run_module(module, *argv_for(script, tmp, fake_cifar), "--dry_run", cwd=tmp)
+    seconds = time.perf_counter() - t0
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert seconds < 90, f"{script} --dry_run took {seconds:.0f} s"
+    assert committed() == before
