@@ -36,10 +36,12 @@ bench: setup
 report: setup  # report/report.html and report/report.pdf from the models and results/
 	$(PY) -m cs324.report
 
-# make reproduce: every experiment at full size into results/ (hours on 2 CPU cores; see the script)
-# make reproduce QUICK=1: the same pipeline on tiny budgets into runs/reproduce_quick (minutes)
+# make reproduce: every entry of experiments/manifest.py at full size into results/ (days on 2 CPU cores)
+# make reproduce ONLY=part3_rnn: one entry; QUICK=1: every command with --dry_run into runs/reproduce_quick
+RESULTS ?= $(if $(QUICK),runs/reproduce_quick,results)
 reproduce: setup
-	PY=$(PY) bash experiments/reproduce.sh $(if $(QUICK),runs/reproduce_quick quick,results)
+	$(PY) experiments/manifest.py run --results $(RESULTS) $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
+	$(PY) -m cs324.report --results $(RESULTS) $(if $(QUICK),--out $(RESULTS)/report)
 
 OUT ?= .
 submission: report  # make submission STUDENT_NUMBER=12345678 [OUT=folder for the zip, default: here]

@@ -95,24 +95,6 @@ def test_bad_student_number(number, capsys):
     assert e.value.code == 2 and "student number" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_reproduce_quick(tmp_path):
-    env = {**os.environ, "PY": sys.executable, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run(
-        ["bash", str(ROOT / "experiments/reproduce.sh"), str(tmp_path / "r"), "quick"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert (tmp_path / "r/part1_compare/table.md").exists() and (tmp_path / "r/part3_rnn/summary.md").exists()
-    assert (tmp_path / "r/report/report.html").exists()
-    if os.environ.get("CIFAR10_DIR"):
-        assert (tmp_path / "r/part2_cnn/table.md").exists()
-
-
 def test_report_holds_no_absolute_path_and_rebuilds_byte_for_byte(built_report, tmp_path):
     blocks = (built_report / "blocks.json").read_text()
     assert str(ROOT) not in blocks and str(built_report) not in blocks

@@ -124,46 +124,6 @@ def test_committed_tta_tables_choose_on_validation():
         assert table["test_acc"] == schemes[table["selected_on_val"]]["test_acc"] and table["n_test"] == 1000
 
 
-PART3_SWEEPS = ["part3_rnn_success", "part3_rnn_t100", "part3_rnn_t20"]
-
-
-def test_part3_sweeps_hold_one_row_per_job_and_their_commands():
-    from cs324.rnn.sweep import read_rows
-
-    for name in PART3_SWEEPS:
-        folder = ROOT / "results" / name
-        rows = read_rows(folder / "sweep.csv")
-        keys = [(r["variant"], r["T"], r["seed"]) for r in rows]
-        assert rows and len(keys) == len(set(keys)), name
-        assert (folder / "COMMAND.txt").read_text().startswith("python -m cs324.rnn.sweep")
-
-
-def test_part3_success_and_t100_tables_are_rebuilt_from_their_rows():
-    from cs324.rnn import analysis, success
-
-    folder = ROOT / "results/part3_rnn_success"
-    rows = analysis.load_sweep(folder)
-    table = success.success_table(rows)
-    parity = {v: success.parity_test(p) for v, p in table.items()}
-    n_val = "20% of the distinct palindromes drawn (--data_size), never seen in training"
-    assert (folder / "success.md").read_text() == success.markdown(table, parity, n_val)
-    t100 = ROOT / "results/part3_rnn_t100"
-    t100_rows = analysis.load_sweep(t100)
-    assert (t100 / "summary.md").read_text() == analysis.summary_markdown(analysis.summarise(t100_rows), t100_rows)
-
-
-def test_part3_gradients_come_from_the_kept_runs():
-    import json
-
-    measured = json.loads((ROOT / "results/part3_rnn_gradients/gradients.json").read_text())
-    runs = {
-        p.name for name in ("part3_rnn_t100", "part3_rnn_t20") for p in (ROOT / "results" / name / "runs").iterdir()
-    }
-    assert measured and {m["run"] for m in measured} <= runs
-    for m in measured:
-        assert len(m["grad_norm_initial"]) == len(m["grad_norm_trained"]) == m["T"] - 1
-
-
 def test_archive_readme_names_every_archived_folder_and_a_commit_of_this_history():
     import subprocess
 

@@ -30,6 +30,7 @@ processes, one thread each; results are appended to ``sweep.csv`` as they finish
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -205,9 +206,9 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-@cli
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+def jobs_of(args: argparse.Namespace) -> list[dict]:
+    """The jobs a sweep's parsed flags ask for, shortest T first (stopped early, the sweep still holds a
+    contiguous range of lengths); under ``--dry_run``: T in {5, 10}, seed 0, a few steps."""
     lengths, seeds, max_steps, eval_freq, data_size = (
         args.lengths,
         args.seeds,
@@ -217,8 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.dry_run:
         lengths, seeds, max_steps, eval_freq, data_size = [5, 10], [0], DRY_RUN_STEPS, 2, 2000
-    # shortest first: stopped early, the sweep still holds a contiguous range of lengths
-    grid = [
+    return [
         dict(
             T=T,
             variant=v,
@@ -236,6 +236,12 @@ def main(argv: list[str] | None = None) -> None:
         for s in sorted(set(seeds))
         if not (v == "rnn_default" and T > args.default_max_T)
     ]
+
+
+@cli
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    grid = jobs_of(args)
     from cs324.rnn import train as rnn_train
 
     for job in grid:  # every job's configuration is checked before anything is written or any worker starts

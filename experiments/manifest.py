@@ -1,0 +1,227 @@
+"""Every committed result folder: the commands that make it, its seeds, and what is derived from it.
+
+    python experiments/manifest.py list                  # the entries
+    python experiments/manifest.py run                   # make every folder (hours to days on 2 CPU cores)
+    python experiments/manifest.py run --only part3_rnn  # one entry
+    python experiments/manifest.py run --quick           # every command with --dry_run, into runs/reproduce_quick
+
+``make reproduce [ONLY=entry] [QUICK=1]`` calls this; ``tests/test_manifest.py`` checks every entry
+against the committed folder. Commands run from the repository root; ``results/`` in them is the
+results root (another folder under ``--quick``). ``derive`` commands rebuild a folder's tables and
+figures from its metrics alone (seconds); ``derived`` lists the files they write. ``stale`` says why a
+folder is not what its command makes at HEAD (it must be rerun); it is empty for every other entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = "python"  # replaced by the running interpreter
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    commands: tuple[str, ...]
+    seeds: tuple[int, ...] = (0,)
+    derive: tuple[str, ...] = ()
+    derived: tuple[str, ...] = ()
+    headline: bool = False
+    needs_cifar: bool = False
+    stale: str = ""
+    quick: bool = True  # whether --quick runs it (benchmarks measure a machine: no dry run)
+
+    @property
+    def folder(self) -> Path:
+        return ROOT / "results" / self.name
+
+
+SWEEP = "python -m cs324.rnn.sweep"
+STALE_CIFAR = (
+    "made before the recipe redesign (flags since renamed: --schedule -> --lr_schedule, --no_channels_last -> "
+    "--channels_last) and scored on the first 1,000 test images, one seed: to be rerun at HEAD on 10,000"
+)
+ENTRIES = [
+    Entry(
+        "part1_compare",
+        ("python -m cs324.mlp.compare --out results/part1_compare",),
+        headline=True,
+    ),
+    Entry(
+        "part1_cifar_mlp",
+        (
+            "python -m cs324.mlp.cifar_mlp --out results/part1_cifar_mlp/best --overwrite",
+            "python -m cs324.mlp.cifar_mlp --recipe plain --out results/part1_cifar_mlp/0_plain --overwrite",
+        ),
+        derive=("python -m cs324.results results/part1_cifar_mlp",),
+        derived=("table.md", "table.json"),
+        needs_cifar=True,
+        stale=STALE_CIFAR,
+    ),
+    Entry(
+        "part2_cnn",
+        (
+            "python -m cs324.cnn.cnn_train --out results/part2_cnn/spec_adam_lr1e-4 --overwrite",
+            "python -m cs324.cnn.cnn_train --learning_rate 1e-3 --out results/part2_cnn/spec_adam_lr1e-3 --overwrite",
+            "python -m cs324.cnn.cnn_train --recipe best --out results/part2_cnn/best --overwrite",
+            "python -m cs324.cnn.tta results/part2_cnn/best",
+        ),
+        derive=("python -m cs324.results results/part2_cnn", "python -m cs324.cnn.tta --table results/part2_cnn"),
+        derived=("table.md", "table.json", "tta.md"),
+        needs_cifar=True,
+        stale=STALE_CIFAR,
+    ),
+    Entry(
+        "part3_rnn",
+        (
+            f"{SWEEP} --out results/part3_rnn --lengths 5 10 15 20 25 30 40 --max_steps 6000 --patience 8 "
+            "--workers 2 --device cpu",
+            f"{SWEEP} --out results/part3_rnn --variants lstm --lengths 50 60 --max_steps 6000 --patience 8 "
+            "--workers 1 --device cpu",
+            f"{SWEEP} --out results/part3_rnn --variants rnn_curriculum rnn_default rnn_best --workers 1 --device cpu",
+            f"{SWEEP} --out results/part3_rnn --variants rnn_curriculum lstm --lengths 80 --workers 1 --device cpu",
+        ),
+        seeds=(0, 1, 2),
+        derive=("python -m cs324.rnn.analysis --sweep results/part3_rnn",),
+        derived=("summary.md",),
+    ),
+    Entry(
+        "part3_rnn_goals",
+        tuple(
+            f"{SWEEP} --out results/part3_rnn_goals --variants {v} --lengths {t} --patience {p} --max_steps 10000 "
+            "--eval_freq 250 --workers 1 --device cpu"
+            for v, t, p in (("rnn_default", "20", 0), ("rnn_best", "30", 0), ("lstm", "60", 16))
+        )
+        + (
+            f"{SWEEP} --out results/part3_rnn_goals --variants rnn_curriculum --lengths 30 40 50 --patience 0 "
+            "--max_steps 10000 --eval_freq 250 --workers 1 --device cpu",
+        ),
+        seeds=(0, 1, 2),
+        derive=("python -m cs324.rnn.analysis --sweep results/part3_rnn_goals",),
+        derived=("summary.md",),
+    ),
+    Entry(
+        "part3_rnn_success",
+        (
+            f"{SWEEP} --out results/part3_rnn_success --variants rnn_default rnn_best --lengths 5 8 10 12 15 16 17 "
+            "18 19 20 21 22 23 25 30 35 40 50 60 --seeds 0 1 2 3 4 5 6 7 8 9 --max_steps 6000 --patience 8 "
+            "--workers 2 --device cpu",
+        ),
+        seeds=tuple(range(10)),
+        derive=("python -m cs324.rnn.success results/part3_rnn_success",),
+        derived=("success.md", "success.json"),
+        headline=True,
+    ),
+    Entry(
+        "part3_rnn_t20",
+        (
+            f"{SWEEP} --out results/part3_rnn_t20 --variants rnn_default rnn_best lstm --lengths 20 --seeds 0 "
+            "--max_steps 6000 --patience 8 --workers 1 --device cpu --keep_runs",
+        ),
+        derive=("python -m cs324.rnn.analysis --sweep results/part3_rnn_t20",),
+        derived=("summary.md",),
+    ),
+    Entry(
+        "part3_rnn_t100",
+        (
+            f"{SWEEP} --out results/part3_rnn_t100 --variants rnn_curriculum rnn_curriculum_mixed --lengths 100 "
+            "--seeds 0 1 2 --max_steps 10000 --patience 16 --workers 2 --device cpu --keep_runs",
+            f"{SWEEP} --out results/part3_rnn_t100 --variants rnn_default --default_max_T 100 --lengths 100 "
+            "--seeds 0 --max_steps 10000 --patience 16 --workers 1 --device cpu --keep_runs",
+            f"{SWEEP} --out results/part3_rnn_t100 --variants lstm_curriculum_mixed lstm --lengths 100 "
+            "--seeds 0 1 2 --max_steps 10000 --patience 16 --workers 2 --device cpu --keep_runs",
+        ),
+        seeds=(0, 1, 2),
+        derive=("python -m cs324.rnn.analysis --sweep results/part3_rnn_t100",),
+        derived=("summary.md",),
+        headline=True,
+    ),
+    Entry(
+        "part3_rnn_gradients",
+        (),  # measured from the kept runs of part3_rnn_t100 and part3_rnn_t20: its command is its derive step
+        derive=(
+            "python -m cs324.rnn.gradients --runs results/part3_rnn_t100/runs results/part3_rnn_t20/runs "
+            "--out results/part3_rnn_gradients",
+        ),
+        derived=("gradients.md", "gradients.json"),
+    ),
+    Entry(
+        "benchmarks",
+        (
+            "OMP_NUM_THREADS=1 python benchmarks/bench_mlp.py --out results/benchmarks",
+            "python benchmarks/bench_cifar_mlp.py --out results/benchmarks",
+            "python benchmarks/bench_cnn.py --out results/benchmarks",
+            "python benchmarks/bench_rnn.py --out results/benchmarks --name rnn",
+        ),
+        quick=False,  # timings of one machine: measured, never dry-run
+    ),
+]
+BY_NAME = {e.name: e for e in ENTRIES}
+
+
+def argv_of(command: str, results: str = "results", python: str = sys.executable) -> list[str]:
+    """A command as argv, with ``results/`` pointing at ``results`` and ``python`` at this interpreter.
+    Leading ``VAR=value`` words stay (run_command turns them into the environment)."""
+    words = [python if w == PY else w for w in shlex.split(command)]
+    return [results + w[len("results") :] if w == "results" or w.startswith("results/") else w for w in words]
+
+
+def run_command(command: str, results: str, dry_run: bool) -> None:
+    import os
+
+    argv = argv_of(command, results)
+    env = dict(os.environ)
+    while argv and "=" in argv[0] and not argv[0].startswith("-"):
+        key, value = argv.pop(0).split("=", 1)
+        env[key] = value
+    if dry_run:
+        argv.append("--dry_run")
+    print("+ " + shlex.join(argv), flush=True)
+    subprocess.run(argv, cwd=ROOT, env=env, check=True)
+
+
+def cifar_available() -> bool:
+    from cs324.data.cifar10 import CifarDataError, load_cifar10
+
+    try:
+        load_cifar10()
+    except CifarDataError:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["list", "run"])
+    parser.add_argument("--only", choices=list(BY_NAME), help="one entry")
+    parser.add_argument("--quick", action="store_true", help="every command with --dry_run, into --results")
+    parser.add_argument("--results", default=None, help="results root (default: results, or runs/reproduce_quick)")
+    args = parser.parse_args(argv)
+    entries = [BY_NAME[args.only]] if args.only else ENTRIES
+    if args.action == "list":
+        for e in entries:
+            flags = ", ".join(f for f, on in (("headline", e.headline), ("stale", bool(e.stale))) if on)
+            print(f"{e.name:<22} seeds {','.join(map(str, e.seeds)):<20} {flags}")
+        return
+    results = args.results or ("runs/reproduce_quick" if args.quick else "results")
+    has_cifar = cifar_available()
+    for e in entries:
+        if args.quick and not e.quick:
+            print(f"{e.name}: not dry-run ({'a GPU run' if 'cuda' in e.commands[0] else 'timings'})", flush=True)
+            continue
+        if e.needs_cifar and not has_cifar:
+            print(f"{e.name}: skipped, no CIFAR-10 (set CIFAR10_DIR)", flush=True)
+            continue
+        for command in e.commands + e.derive:
+            run_command(command, results, args.quick and command in e.commands)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "src"))
+    main()
