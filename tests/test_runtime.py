@@ -326,3 +326,21 @@ def test_ema_resumes_the_same_average(tmp_path):
     assert final(tmp_path / "full") == final(tmp_path / "cut")
     r = run_module(TRAINER, *BASE, "--ema", "1.5", "--out", str(tmp_path / "bad"))
     assert r.returncode == 2 and "[0, 1)" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_tensorboard_events_hold_every_record_scalar(tmp_path):
+    """--tensorboard writes the records of metrics.jsonl as TensorBoard scalars (read back from the event file)."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    r = run_module(TRAINER, *BASE[:1], "40", *BASE[2:3], "20", *BASE[4:], "--tensorboard", "--out", str(run))
+    assert r.returncode == 0, r.stderr
+    events = EventAccumulator(str(run)).Reload()
+    records = metrics(run, drop_time=False)
+    for key in ("test_acc", "test_loss", "train_loss", "lr", "samples_per_s"):
+        scalars = {e.step: e.value for e in events.Scalars(key)}
+        expected = {r["step"]: r[key] for r in records if key in r and r[key] is not None}
+        assert scalars.keys() == expected.keys() and all(
+            abs(scalars[s] - v) <= 1e-6 * max(1, abs(v)) for s, v in expected.items()
+        ), key

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from cs324 import runfolder
-from cs324.cli import TrainingError
+from cs324.cli import TrainingError, UsageError
 from cs324.resume import TrainState, restore, save_last
 from cs324.runtime import Session
 
@@ -66,8 +66,9 @@ def fit(
     """Train ``max_steps`` optimizer steps of ``get_batch(step)`` (the global batch: each rank keeps its
     slice); ``stop_when(record)`` may end the run early (e.g. validation accuracy at 100%)."""
     models = wrap_model(session, model)
+    writer = event_writer(session)  # before restore writes anything: a missing package is a clean error
     state = restore(session, models.raw, models.averaged, optimizer, scheduler)
-    log = lambda step: log_evaluation(session, models, optimizer, evaluate, state, steps_per_epoch)
+    log = lambda step: log_evaluation(session, models, optimizer, evaluate, state, steps_per_epoch, writer)
     save = lambda: (
         check_finite(session, state) or save_last(session, models.raw, models.averaged, optimizer, scheduler, state)
     )
@@ -109,6 +110,8 @@ def fit(
                 break
     if bar is not None:
         bar.close()
+    if writer is not None:
+        writer.close()
     losses = [float(v) for v in torch.stack(state.losses).tolist()] if state.losses else []
     return FitResult(state.records, losses, state.best, interrupted, models.scored)
 
@@ -163,8 +166,8 @@ def check_finite(session: Session, state: TrainState) -> None:
     state.checked = len(state.losses)
 
 
-def log_evaluation(session, models: Models, optimizer, evaluate, state: TrainState, steps_per_epoch) -> dict:
-    """Evaluate the scored model, append the record to ``metrics.jsonl``, keep ``best.pt``."""
+def log_evaluation(session, models: Models, optimizer, evaluate, state: TrainState, steps_per_epoch, writer) -> dict:
+    """Evaluate the scored model, append the record to ``metrics.jsonl`` (and TensorBoard), keep ``best.pt``."""
     check_finite(session, state)
     models.scored.eval()
     with torch.inference_mode(), session.autocast():
@@ -186,6 +189,11 @@ def log_evaluation(session, models: Models, optimizer, evaluate, state: TrainSta
     state.records.append(record)
     if session.out is not None and session.is_main:
         runfolder.append_record(session.out, record)
+        if writer is not None:
+            for key, value in record.items():
+                if key not in ("step", "epoch", "wall_time") and isinstance(value, (int, float)):
+                    writer.add_scalar(key, value, state.step)
+            writer.flush()
         if "val_acc" in record and (state.best is None or record["val_acc"] > state.best["val_acc"]):
             state.best = record
             best = {"model": models.scored.state_dict(), "step": state.step, "record": record}
@@ -252,6 +260,17 @@ class CompiledOrEager(nn.Module):
                 self.compiled = None
                 self.log(f"notice: torch.compile failed ({type(e).__name__}); running eagerly")
         return self.eager(*args, **kwargs)
+
+
+def event_writer(session: Session):
+    """A TensorBoard ``SummaryWriter`` on the run folder under ``--tensorboard`` (main process); else None."""
+    if not (session.tensorboard and session.out is not None and session.is_main):
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise UsageError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+    return SummaryWriter(log_dir=str(session.out))
 
 
 def progress_bar(session: Session, max_steps: int, start: int):

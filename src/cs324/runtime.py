@@ -48,6 +48,7 @@ RUN_CONTROL_KEYS = {
     "overwrite",
     "dry_run",
     "compile",
+    "tensorboard",
 }
 # What a run records about where it ran (config.json): never compared on resume or against HEAD.
 ENV_KEYS = (
@@ -91,6 +92,11 @@ def add_runtime_args(parser: argparse.ArgumentParser, *, out: str) -> None:
     )
     g.add_argument("--compile", action="store_true", help="try torch.compile; falls back with a notice")
     g.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard event files beside metrics.jsonl (tensorboard --logdir runs)",
+    )
+    g.add_argument(
         "--ema",
         type=decay,
         default=0.0,
@@ -116,6 +122,7 @@ class Session:
     amp: bool = False
     compile: bool = False
     ckpt_every: int = 0
+    tensorboard: bool = False
     ema: float = 0.0  # decay of the moving average of the weights that evaluations score; 0 = off
     rank: int = 0
     world_size: int = 1
@@ -240,6 +247,7 @@ def start_session(args: argparse.Namespace, config: dict | None = None) -> Sessi
         amp=amp,
         compile=bool(getattr(args, "compile", False)),
         ckpt_every=int(getattr(args, "ckpt_every", 0)),
+        tensorboard=bool(getattr(args, "tensorboard", False)),
         ema=float(getattr(args, "ema", 0.0)),
         rank=rank,
         world_size=world_size,
