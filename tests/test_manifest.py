@@ -113,6 +113,9 @@ def test_tables_are_rebuilt_from_the_metrics_byte_for_byte(entry, tmp_path):
 
 @pytest.mark.slow
 def test_make_reproduce_quick_runs_every_entry_at_dry_run_size(tmp_path):
+    from test_dry_run import committed
+
+    before = committed()
     r = subprocess.run(
         ["make", "-s", "reproduce", "QUICK=1", f"RESULTS={tmp_path / 'r'}", f"PY={sys.executable}"],
         cwd=ROOT,
@@ -122,6 +125,7 @@ def test_make_reproduce_quick_runs_every_entry_at_dry_run_size(tmp_path):
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert r.returncode == 0, r.stderr[-3000:]
+    assert committed() == before, "a dry run wrote into the committed results"
     for entry in ENTRIES:
         if entry.quick and not (entry.needs_cifar and not manifest.cifar_available()):
             assert (tmp_path / "r" / entry.name).is_dir(), entry.name

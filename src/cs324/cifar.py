@@ -24,7 +24,7 @@ from cs324.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_scheduler
 from cs324.runfolder import atomic_write_text
 from cs324.runtime import Session, UsageError, budget, cleanup, prepare_model, start_session
 
-DRY_RUN_IMAGES = 200  # validation and test images scored by a --dry_run
+DRY_RUN_IMAGES = 100  # validation and test images scored by a --dry_run
 
 
 def add_cifar_args(parser: argparse.ArgumentParser) -> None:
