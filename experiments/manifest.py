@@ -78,6 +78,15 @@ ENTRIES = [
         stale=STALE_CIFAR,
     ),
     Entry(
+        "part2_cnn_spec",
+        ("python -m cs324.cnn.cnn_train --seed 0 --out results/part2_cnn_spec/seed0",),  # seeds 1, 2: still to run
+        seeds=(0,),
+        derive=("python -m cs324.results results/part2_cnn_spec",),
+        derived=("table.md", "table.json"),
+        headline=True,
+        needs_cifar=True,
+    ),
+    Entry(
         "part3_rnn",
         (
             f"{SWEEP} --out results/part3_rnn --lengths 5 10 15 20 25 30 40 --max_steps 6000 --patience 8 "

@@ -12,6 +12,7 @@ TABLES = {
     "part1_cifar_mlp": "results/part1_cifar_mlp/table.md",
     "bench_cifar_mlp": "results/benchmarks/cifar_mlp.md",
     "part2_cnn": "results/part2_cnn/table.md",
+    "part2_cnn_spec": "results/part2_cnn_spec/table.md",
     "bench_cnn": "results/benchmarks/cnn.md",
     "bench_cnn_bf16": "results/benchmarks/cpu_bf16/cnn.md",
     "part2_cnn_tta": "results/part2_cnn/tta.md",
