@@ -65,6 +65,14 @@ ENTRIES = [
         stale=STALE_CIFAR,
     ),
     Entry(
+        "part1_cifar_mlp_plain",
+        ("python -m cs324.mlp.cifar_mlp --recipe plain --seed 0 --out results/part1_cifar_mlp_plain/seed0",),
+        derive=("python -m cs324.results results/part1_cifar_mlp_plain",),
+        derived=("table.md", "table.json"),
+        headline=True,
+        needs_cifar=True,
+    ),
+    Entry(
         "part2_cnn",
         (
             "python -m cs324.cnn.cnn_train --recipe best --out results/part2_cnn/best --overwrite",

@@ -286,13 +286,19 @@ def test_real_cifar10(cifar10_dir):
 
 
 def test_summary_table_totals():
+    from torch import nn
+
+    from cs324.mlp.mlp_numpy import MLP as NumpyMLP
     from cs324.summary import layer_table, totals
+    from cs324.trace import numpy_mlp_table
 
     rows = layer_table(CNN(3, 10), (1, 3, 32, 32))
     assert totals(rows)["params"] == 9_231_114
     convs = [r for r in rows if r["layer"] == "Conv2d"]
     assert len(convs) == 8 and convs[0]["output"] == [1, 64, 32, 32] and convs[-1]["output"] == [1, 512, 2, 2]
-    assert convs[0]["macs"] == 3 * 64 * 9 * 32 * 32 + 64 * 32 * 32  # torchinfo counts the bias add as well
+    assert convs[0]["macs"] == 3 * 64 * 9 * 32 * 32  # one per weight per output position, no bias adds
+    linear = layer_table(nn.Linear(2, 20), (1, 2))
+    assert linear[0]["macs"] == 40 == numpy_mlp_table(NumpyMLP(2, [20], 2))[0]["macs"]  # one convention everywhere
     mlp_rows = layer_table(CifarMLP([64]), (1, 3, 32, 32))
     assert totals(mlp_rows)["params"] == 3072 * 64 + 2 * 64 + 64 * 10 + 10
 

@@ -6,28 +6,25 @@ from pathlib import Path
 from conftest import ROOT
 
 
-def readme_tables() -> dict:
-    """{marker name: (README block, committed file)} for every table marker in the README."""
+def headline_module():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("update_readme", ROOT / "experiments/update_readme.py")
+    spec = importlib.util.spec_from_file_location("headline", ROOT / "experiments/headline.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    text = (ROOT / "README.md").read_text()
-    found = {}
-    for name, path in module.TABLES.items():
-        match = module.marker(name).search(text)
-        if match:
-            found[name] = (match.group(2), ROOT / path)
-    return found
+    return module
 
 
-def test_readme_shows_every_committed_table():
-    tables = readme_tables()
-    assert {"part1_compare", "part2_cnn", "part3_rnn"} <= set(tables)
-    for name, (block, path) in tables.items():
-        if path.exists():
-            assert block == path.read_text(), f"README {name} != {path}: run experiments/update_readme.py"
+def test_readme_headline_table_is_generated_from_the_manifest():
+    headline = headline_module()
+    table = headline.render()
+    assert (ROOT / "results/headline.md").read_text() == table, "run python experiments/headline.py"
+    block = headline.BLOCK.search((ROOT / "README.md").read_text())
+    assert block and block.group(2) == table, "README's headline block is not results/headline.md"
+    names = {e.name for e in headline.ENTRIES if e.headline}
+    assert names == set(headline.ROWS), "every headline entry of the manifest has a row, and only those"
+    rows = [line for line in table.splitlines()[2:]]
+    assert len(rows) >= len(names) and all(line.count("|") == len(headline.HEAD) + 1 for line in rows)
 
 
 def test_part1_comparison_meets_the_bar():

@@ -5,12 +5,14 @@
 Writes, next to the runs: ``curves_<run>.png`` (train/validation/test loss and accuracy
 against epochs), ``confusion_<run>.png``, ``compare_test_acc.png`` (all runs) and
 ``table.md`` (one row per run: best validation accuracy and the test accuracy at that
-evaluation, final test accuracy, steps, epochs, wall time, device).
+evaluation, final test accuracy, steps, epochs, wall time, device; a folder of ``seedN`` runs
+ends with their mean +- sample standard deviation).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +50,41 @@ def summarise_run(run: Path) -> dict:
         # amp_active: what the run used (--amp is ignored on a CPU without bf16); older runs lack it
         "amp": config.get("amp_active", config.get("amp") and str(config.get("device_resolved")).startswith("cuda")),
         "threads": config.get("threads"),
+        "cpu": config.get("cpu"),  # the CPU model (recorded since the runtime writes it)
         "n_test": _n_test(run),
     }
+
+
+def seed_summary(rows: list[dict]) -> dict:
+    """Test accuracy at the best-validation step over seeds: mean, sample std (0 for one seed), n, and the
+    number of test images, wall seconds per seed and hardware, each the same for every seed or listed."""
+    test = np.array([r["test_acc_at_best_val"] for r in rows], dtype=float)
+    val = np.array([r["best_val_acc"] for r in rows], dtype=float)
+    return {
+        "n": len(rows),
+        "test_mean": float(test.mean()),
+        "test_std": float(test.std(ddof=1)) if len(rows) > 1 else 0.0,
+        "val_mean": float(val.mean()),
+        "val_std": float(val.std(ddof=1)) if len(rows) > 1 else 0.0,
+        "n_test": sorted({r["n_test"] for r in rows if r["n_test"]}),
+        "wall_s": float(np.mean([r["wall_s"] for r in rows])),
+        "hardware": sorted({device_label(r, with_cpu=True) for r in rows}),
+    }
+
+
+def mean_std(mean: float, std: float, n: int, scale: float = 100, digits: int = 2, unit: str = "%") -> str:
+    """'78.73 +- 0.21% (3 seeds)' -- the one way every seed-aggregated figure is written."""
+    spread = f" +- {std * scale:.{digits}f}" if n > 1 else ""
+    return f"{mean * scale:.{digits}f}{spread}{unit} ({n} seed{'s' if n > 1 else ''})"
+
+
+def device_label(r: dict, with_cpu: bool = False) -> str:
+    device = f"{r['device']}{' bf16' if r['amp'] else ''}"
+    if with_cpu and r.get("cpu") and str(r["device"]).startswith("cpu"):
+        device = f"{r['cpu']} CPU{' bf16' if r['amp'] else ''}"  # e.g. "AMD EPYC CPU, 1 thread"
+    if r.get("threads") and str(r["device"]).startswith("cpu"):
+        device += f", {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
+    return device
 
 
 def _n_test(run: Path) -> int | None:
@@ -73,9 +108,7 @@ def table_markdown(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     fmt = lambda v: "-" if v is None else f"{v:.4f}"
     for r in rows:
-        device = f"{r['device']}{' bf16' if r['amp'] else ''}"
-        if r.get("threads") and str(r["device"]).startswith("cpu"):
-            device += f", {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
+        device = device_label(r)
         epochs = "-" if r["epochs"] is None else f"{r['epochs']:.1f}"
         per_epoch = f"{r['wall_s'] / r['epochs']:.1f}" if r["epochs"] and r["wall_s"] else "-"
         share = "-" if r.get("data_share") is None else f"{r['data_share']:.1%}"
@@ -83,6 +116,12 @@ def table_markdown(rows: list[dict]) -> str:
             f"| {r['run']} | {fmt(r['best_val_acc'])} ({r['best_step']}) | {fmt(r['test_acc_at_best_val'])} | "
             f"{fmt(r['final_test_acc'])} | {fmt(r['final_train_acc'])} | {epochs} | {r['wall_s']:.0f} | {per_epoch} | "
             f"{share} | {device} |"
+        )
+    if len(rows) > 1 and all(re.fullmatch(r"seed\d+", r["run"]) for r in rows):
+        m = seed_summary(rows)
+        lines.append(
+            f"| mean +- std | {mean_std(m['val_mean'], m['val_std'], m['n'], 1, 4, '')} | "
+            f"{mean_std(m['test_mean'], m['test_std'], m['n'], 1, 4, '')} | | | | {m['wall_s']:.0f} | | | |"
         )
     return "\n".join(lines) + "\n"
 

@@ -4,11 +4,25 @@
     print(markdown(rows))
 
 Built on ``torchinfo`` (it traces the real forward pass), flattened to the leaf layers.
+MACs follow one convention in every table of this project: one multiply-accumulate per weight per
+output position (``weight_macs``). Bias additions, activations and normalisation are not counted
+(torchinfo's own ``mult_adds`` adds the bias, so a Linear 2->20 would read 60 instead of 40).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch.nn as nn
+
+
+def weight_macs(module: nn.Module, output: list[int]) -> int:
+    """Multiply-accumulates of a layer's weights for one forward pass producing ``output``."""
+    if isinstance(module, nn.Linear):
+        return module.weight.numel() * math.prod(output[:-1])
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return module.weight.numel() * math.prod(output[:1] + output[2:])
+    return 0
 
 
 def layer_table(model: nn.Module, input_size: tuple[int, ...], depth: int = 3) -> list[dict]:
@@ -36,7 +50,7 @@ def layer_table(model: nn.Module, input_size: tuple[int, ...], depth: int = 3) -
                 "input": list(info.input_size),
                 "output": list(info.output_size),
                 "params": int(info.num_params) if info.depth == depth or not info.children else 0,
-                "macs": int(info.macs),
+                "macs": weight_macs(info.module, list(info.output_size)),
             }
         )
     return rows
