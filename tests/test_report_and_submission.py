@@ -38,7 +38,7 @@ def test_report_holds_traced_models_and_committed_numbers(built_report):
     ):
         assert any(f"<td>{count:,}</td>" in row for row in totals), count
     assert "Conv2d" in text and "t=4" in text  # layer table and the unrolled RNN trace
-    table = (ROOT / "results/part2_cnn/table.md").read_text().splitlines()[2]
+    table = (ROOT / "results/part2_cnn_spec/table.md").read_text().splitlines()[2]
     first_row_cells = [c.strip() for c in table.strip("|").split("|")]
     for cell in first_row_cells[:3]:
         assert cell in text  # the results table made it into the report unchanged
@@ -53,6 +53,75 @@ def test_report_pdf_renders_text(built_report):
     assert "9,231,114" in text and "Reduced VGG" in text
     pix = doc[0].get_pixmap(dpi=40)
     assert pix.width > 100 and len(set(pix.samples)) > 2  # not a blank page
+
+
+def overlaps(pdf) -> list[str]:
+    """Every pair of text lines that overlap by a third of a line, or text line and figure that overlap by
+    more than half a point, on a page of ``pdf``, as 'page N: ...' lines. The page is rendered too, so a page that cannot be
+    drawn fails here."""
+    import pymupdf
+
+    found = []
+    for number, page in enumerate(pymupdf.open(pdf), 1):
+        pix = page.get_pixmap(dpi=30)
+        assert len(set(pix.samples)) > 2, f"page {number} renders blank"
+        text = [  # every line of text (lines of one block may overlap too)
+            (pymupdf.Rect(line["bbox"]), "".join(span["text"] for span in line["spans"])[:40])
+            for block in page.get_text("dict")["blocks"]
+            if block["type"] == 0
+            for line in block["lines"]
+        ]
+        figures = [(pymupdf.Rect(i["bbox"]), "a figure") for i in page.get_image_info()]
+        for i, (a, what) in enumerate(text):
+            for b, other in text[i + 1 :]:  # a line's box reaches a little into the next: a third of a line is not
+                r = a & b
+                if not r.is_empty and r.width > 0.5 and r.height > min(a.height, b.height) / 3:
+                    found.append(f"page {number}: {what!r} overlaps {other!r}")
+            for b, other in figures:
+                r = a & b
+                if not r.is_empty and r.width > 0.5 and r.height > 0.5:
+                    found.append(f"page {number}: {what!r} overlaps {other}")
+    return found
+
+
+def test_overlap_check_finds_text_written_over_a_figure_and_over_text(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from cs324.document import ROOT as repo
+
+    pdf = canvas.Canvas(str(tmp_path / "bad.pdf"), pagesize=A4)
+    pdf.drawImage(str(repo / "results/part1_compare/curves.png"), 50, 400, width=400, height=200)
+    pdf.drawString(100, 500, "a caption drawn over the figure")
+    pdf.drawString(100, 300, "two lines of text")
+    pdf.drawString(110, 302, "drawn on top of each other")
+    pdf.save()
+    found = overlaps(tmp_path / "bad.pdf")
+    assert any("a figure" in f for f in found) and any("drawn on top" in f or "two lines" in f for f in found)
+
+
+def test_report_pdf_has_no_overlapping_text_or_figures(built_report):
+    assert overlaps(built_report / "report.pdf") == []
+
+
+def test_report_has_the_three_assignment_points_for_every_part_and_headline_runs_before_the_appendix(built_report):
+    blocks = json.loads((built_report / "blocks.json").read_text())
+    headings = [b["text"] for b in blocks if b["kind"] == "Heading"]
+    for part in (1, 2, 3):
+        for point in (report.STRUCTURE, report.TRACE, report.ANALYSIS):
+            assert (
+                f"{part}.{[report.STRUCTURE, report.TRACE].index(point) + 1 if point != report.ANALYSIS else 4} {point}"
+                in headings
+            )
+    for i, b in enumerate(blocks):  # every analysis section holds written prose with numbers in it
+        if b["kind"] == "Heading" and b["text"].endswith(report.ANALYSIS):
+            prose = [x["text"] for x in blocks[i + 1 : i + 4] if x["kind"] == "Para"]
+            assert prose and any(c.isdigit() for c in prose[0]) and len(prose[0].split()) > 30, b["text"]
+    appendix = next(i for i, b in enumerate(blocks) if b["kind"] == "Heading" and b["text"].startswith("Appendix A"))
+    stale = {name for name, why in report.exploratory(ROOT / "results")}
+    tables = [(i, b["caption"]) for i, b in enumerate(blocks) if b["kind"] == "Table"]
+    assert all(i > appendix for i, caption in tables if caption in stale), "an exploratory table before the appendix"
+    assert any(caption in stale for _, caption in tables), "the appendix lists the exploratory runs"
 
 
 @pytest.mark.slow

@@ -39,7 +39,7 @@ class Figure:
 def md_table(path: Path, caption: str = "") -> Table:
     """A Markdown table file (as the result commands write them) as a Table block."""
     lines = [line for line in path.read_text().splitlines() if line.startswith("|")]
-    cells = lambda line: [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
+    cells = lambda line: [c.strip().replace("**", "").replace("`", "") for c in line.strip().strip("|").split("|")]
     return Table(cells(lines[0]), [cells(line) for line in lines[2:]], caption)
 
 
@@ -114,11 +114,13 @@ def to_pdf(blocks: list, path: Path) -> None:
     styles = getSampleStyleSheet()
     cell = styles["BodyText"].clone("cell", fontSize=6.5, leading=7.5)
     head = styles["BodyText"].clone("head", fontSize=6.5, leading=7.5, fontName="Helvetica-Bold")
+    caption_style = styles["BodyText"].clone("caption", keepWithNext=True)
+    headings = [styles[n].clone(f"{n}_kept", keepWithNext=True) for n in ("Title", "Heading1", "Heading2", "Heading3")]
     esc = lambda s: html.escape(str(s))
     story = []
     for b in blocks:
         if isinstance(b, Heading):
-            story.append(Paragraph(esc(b.text), styles[["Title", "Heading1", "Heading2", "Heading3"][b.level]]))
+            story.append(Paragraph(esc(b.text), headings[b.level]))
         elif isinstance(b, Para):
             story.append(Paragraph(esc(b.text), styles["BodyText"]))
         elif isinstance(b, Table):
@@ -134,8 +136,8 @@ def to_pdf(blocks: list, path: Path) -> None:
                     ]
                 )
             )
-            if b.caption:
-                story.append(Paragraph(f"<i>{esc(b.caption)}</i>", styles["BodyText"]))
+            if b.caption:  # keepWithNext: a caption never ends a page without its table
+                story.append(Paragraph(f"<i>{esc(b.caption)}</i>", caption_style))
             story += [t, Spacer(1, 6)]
         elif isinstance(b, Figure):
             from PIL import Image as PILImage
@@ -147,6 +149,7 @@ def to_pdf(blocks: list, path: Path) -> None:
                 height = doc.height * 0.85
                 width = height * w / h
             story += [
+                Spacer(1, 4),  # a paragraph's descenders reach below its frame: keep them off the image
                 Image(str(b.path), width=width, height=height),
                 Paragraph(f"<i>{esc(b.caption)}</i>", styles["BodyText"]),
                 Spacer(1, 6),

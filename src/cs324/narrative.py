@@ -283,6 +283,13 @@ def part3(results: Path) -> list[str]:
 
 def conclusion(results: Path) -> list[str]:
     parts = []
+    compare = results / "part1_compare/table.csv"
+    if compare.exists():
+        rows = list(csv.DictReader(open(compare)))
+        parts.append(
+            f"The NumPy and PyTorch MLPs are the same algorithm to {max(float(r['max_param_diff']) for r in rows):.0e} "
+            f"in every parameter, on {len({r['dataset'] for r in rows})} data sets and every training strategy."
+        )
     plain = seeds_of(results / "part1_cifar_mlp_plain")
     spec = seeds_of(results / "part2_cnn_spec")
     if plain and spec:
@@ -292,4 +299,15 @@ def conclusion(results: Path) -> list[str]:
             f"the plain MLP ({mean_std(p['test_mean'], p['test_std'], p['n'])}) with the same kind of plain "
             f"training; the gap is the value of convolution's weight sharing."
         )
+    t100 = results / "part3_rnn_t100/sweep.csv"
+    if t100.exists():
+        from cs324.rnn.analysis import load_sweep
+
+        mixed = [r["best_val_acc"] for r in load_sweep(t100.parent) if r["variant"] == "rnn_curriculum_mixed"]
+        if mixed:
+            parts.append(
+                f"The vanilla RNN's memory is a probability that falls sharply with length, but it is not a wall: "
+                f"a curriculum that keeps revisiting short palindromes takes all {len(mixed)} seeds to at least "
+                f"{pct(min(mixed))} validation accuracy at T=100, with the assignment's equations unchanged."
+            )
     return parts

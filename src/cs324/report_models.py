@@ -1,11 +1,12 @@
-"""The report's first part: every model's structure (layers, parameters, inputs and outputs) and the
-dimensions through one training step, traced from the live model definitions (``cs324.report``)."""
+"""Every model's structure (layers, parameters, inputs and outputs) and its dimensions through one
+training step, traced from the live model definitions. Each function returns two lists of blocks,
+(structure, trace): the report puts them under the assignment's report points 1 and 2."""
 
 from __future__ import annotations
 
 import torch
 
-from cs324.document import Heading, Para, dict_table
+from cs324.document import Para, dict_table
 
 COLS = ["layer", "input", "output", "params", "macs"]
 TRACE_COLS = ["layer", "input", "output", "grad_output", "grad_input", "param_grads"]
@@ -21,19 +22,13 @@ def shapes(rows: list[dict]) -> list[dict]:
     return [{**r, "input": "x".join(map(str, r["input"])), "output": "x".join(map(str, r["output"]))} for r in rows]
 
 
-def model_sections() -> list:
-    torch.manual_seed(0)
-    intro = [
-        Heading("1. The models: structure, and dimensions through one training step"),
-        Para(
-            "Every table below is produced by running the model on an input: layer shapes and counts by "
-            "torchinfo (one sample), the training-step traces by forward and backward hooks on a real "
-            "cross-entropy step. grad_output is dL/d(layer output) flowing back into a layer, grad_input "
-            "is dL/d(layer input) it passes on; param_grads are the shapes of its parameter gradients "
-            "(always equal to the parameters')."
-        ),
-    ]
-    return intro + toy_mlp_blocks() + cifar_mlp_blocks() + cnn_blocks() + recurrent_blocks()
+TRACE_NOTE = (
+    "Traced by running the model: layer shapes and counts by torchinfo (one sample), the training step by "
+    "forward and backward hooks on a real cross-entropy step. grad_output is dL/d(layer output) flowing back "
+    "into a layer, grad_input is dL/d(layer input) it passes on; param_grads are the shapes of its parameter "
+    "gradients (always those of the parameters). MACs count one multiply-accumulate per weight per output "
+    "position; bias additions, activations and normalisation are not counted."
+)
 
 
 def toy_mlp_blocks() -> list:
@@ -42,30 +37,33 @@ def toy_mlp_blocks() -> list:
     from cs324.summary import layer_table
     from cs324.trace import numpy_mlp_table, trace_numpy_mlp, trace_torch
 
+    torch.manual_seed(0)
     np_mlp = NumpyMLP(2, [20], 2, seed=0)
     np_rows = with_total(numpy_mlp_table(np_mlp))
-    return [
-        Heading("1.1 NumPy MLP (Assignment 1) and PyTorch MLP (Part I Tasks 1-2)", 2),
+    structure = [
         Para(
             f"Architecture 2-20-2 with ReLU; {np_mlp.num_params()} parameters in both implementations. "
             "NumPy stores W as (in x out) and computes x @ W + b; PyTorch stores (out x in)."
         ),
         dict_table(np_rows, ["layer", "input", "output", "param_shapes", "params", "macs"], "NumPy MLP (one sample)"),
+        dict_table(with_total(shapes(layer_table(TorchMLP(2, [20], 2), (1, 2)))), COLS, "PyTorch MLP (one sample)"),
+    ]
+    trace = [
         dict_table(
             trace_numpy_mlp(np_mlp, batch=32),
             TRACE_COLS,
             "NumPy MLP, one step on a batch of 32: forward and backward shapes",
         ),
-        dict_table(with_total(shapes(layer_table(TorchMLP(2, [20], 2), (1, 2)))), COLS, "PyTorch MLP (one sample)"),
         dict_table(
             trace_torch(TorchMLP(2, [20], 2), torch.zeros(32, 2), torch.zeros(32, dtype=torch.long)),
             TRACE_COLS,
             "PyTorch MLP, one step on a batch of 32",
         ),
     ]
+    return structure, trace
 
 
-def image_model_blocks(heading: str, name: str, model, note: str, batch: int) -> list:
+def image_model_blocks(name: str, model, note: str, batch: int) -> tuple[list, list]:
     """A CIFAR-10 model's layer table (one image) and its shapes through one training step on ``batch``."""
     from cs324.summary import layer_table, totals
     from cs324.trace import trace_torch
@@ -73,61 +71,63 @@ def image_model_blocks(heading: str, name: str, model, note: str, batch: int) ->
     rows = layer_table(model, (1, 3, 32, 32))
     count = f"{totals(rows)['params']:,} parameters, {totals(rows)['macs']:,} multiply-accumulates per 3x32x32 image."
     step = trace_torch(model, torch.zeros(batch, 3, 32, 32), torch.zeros(batch, dtype=torch.long))
-    return [
-        Heading(heading, 2),
-        Para(f"{count} {note}".strip()),
+    structure = [
+        Para(f"{name}: {count} {note}".strip()),
         dict_table(with_total(shapes(rows)), COLS, f"{name} (one image)"),
-        dict_table(step, TRACE_COLS, f"{name}, one step on a batch of {batch}"),
     ]
+    return structure, [dict_table(step, TRACE_COLS, f"{name}, one step on a batch of {batch}")]
 
 
-def cifar_mlp_blocks() -> list:
+def cifar_mlp_blocks() -> tuple[list, list]:
     from cs324.mlp.cifar_mlp import RECIPES, CifarMLP
 
     best = RECIPES["best"]
     hidden = [int(w) for w in best["hidden"].split(",")]
     model = CifarMLP(hidden, norm=best["norm"], activation=best["activation"], dropout=best["dropout"])
-    return image_model_blocks("1.2 CIFAR-10 MLP (Part I Task 3, best recipe)", "CIFAR-10 MLP", model, "", 8)
+    return image_model_blocks("CIFAR-10 MLP, best recipe", model, "", 8)
 
 
-def cnn_blocks() -> list:
+def cnn_blocks() -> tuple[list, list]:
     from cs324.cnn.cnn_model import CNN
 
     note = (
         "Every conv is 3x3, stride 1, padding 1, followed by batch norm and ReLU; every max-pool is 3x3, "
         "stride 2, padding 1."
     )
-    return image_model_blocks("1.3 The reduced VGG (Part II)", "Reduced VGG", CNN(3, 10), note, 4)
+    torch.manual_seed(0)
+    return image_model_blocks("Reduced VGG", CNN(3, 10), note, 4)
 
 
-def recurrent_blocks() -> list:
+def recurrent_blocks() -> tuple[list, list]:
     from cs324.rnn.lstm import LSTM
     from cs324.rnn.vanilla_rnn import VanillaRNN
     from cs324.trace import recurrent_table, trace_recurrent
 
-    blocks = []
+    torch.manual_seed(0)
+    structure, trace = [], []
     for name, model, note in (
         (
-            "1.4 Vanilla RNN (Part III)",
+            "Vanilla RNN",
             VanillaRNN(4, 1, 128, 10),
             "h(t) = tanh(x(t) W_hx + h(t-1) W_hh + b_h), o = h(T) W_ph + b_o; T-1 = 4 input digits (T=5), hidden 128.",
         ),
         (
-            "1.5 LSTM (Part III)",
+            "LSTM",
             LSTM(4, 10, 128, 10),
             "The four gates' weights side by side: W_x (input_dim x 4H), W_h (H x 4H), order i, f, g, o; one-hot "
             "digits (input_dim 10), hidden 128.",
         ),
     ):
         rows = with_total(recurrent_table(model))
-        blocks += [
-            Heading(name, 2),
-            Para(f"{note} {rows[-1]['params']:,} parameters, {rows[-1]['macs']:,} MACs per sequence."),
-            dict_table(rows, ["layer", "input", "output", "param_shapes", "params", "macs"], "One sequence"),
+        structure += [
+            Para(f"{name}: {note} {rows[-1]['params']:,} parameters, {rows[-1]['macs']:,} MACs per sequence."),
+            dict_table(rows, ["layer", "input", "output", "param_shapes", "params", "macs"], f"{name}, one sequence"),
+        ]
+        trace.append(
             dict_table(
                 trace_recurrent(model, batch=128),
                 TRACE_COLS,
-                "One step on a batch of 128, unrolled in time: h(t) forward, dL/dh(t) backward",
-            ),
-        ]
-    return blocks
+                f"{name}, one step on a batch of 128, unrolled in time: h(t) forward, dL/dh(t) backward",
+            )
+        )
+    return structure, trace

@@ -78,7 +78,9 @@ def plot_curves(pairs: list[Pair], path: Path, strategies: list[str]) -> None:
     import matplotlib.pyplot as plt
 
     datasets = sorted({p.row["dataset"] for p in pairs}, key=list(TOY_DATASETS).index)
-    fig, axes = plt.subplots(2, len(datasets), figsize=(4.2 * len(datasets), 7), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        2, len(datasets), figsize=(4.2 * len(datasets), 7), squeeze=False, sharex="col", constrained_layout=True
+    )
     for j, ds in enumerate(datasets):
         for row, curves in ((p.row, p.curves) for p in pairs if p.row["dataset"] == ds):
             k = strategies.index(row["strategy"])
@@ -94,8 +96,9 @@ def plot_curves(pairs: list[Pair], path: Path, strategies: list[str]) -> None:
         axes[0, j].set_yscale("log")
         axes[0, j].set_ylabel("test loss")
         axes[1, j].set_ylabel("test accuracy")
-        axes[1, j].set_xlabel("epoch")
-        axes[1, j].set_xscale("symlog", linthresh=1)
+        axes[1, j].set_xlabel("epoch (log axis above 1)")
+        axes[1, j].set_xscale("symlog", linthresh=1)  # shared with the loss row: one axis for both
+        axes[1, j].set_xlim(left=0)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Test loss and accuracy: NumPy (solid) and PyTorch (dotted) overlap exactly")
     fig.savefig(path, dpi=110)
