@@ -57,8 +57,8 @@ def test_report_pdf_renders_text(built_report):
 
 def overlaps(pdf) -> list[str]:
     """Every pair of text lines that overlap by a third of a line, or text line and figure that overlap by
-    more than half a point, on a page of ``pdf``, as 'page N: ...' lines. The page is rendered too, so a page that cannot be
-    drawn fails here."""
+    more than half a point, on a page of ``pdf``, as 'page N: ...' lines. Each page is rendered too, so a
+    page that cannot be drawn fails here."""
     import pymupdf
 
     found = []
@@ -108,11 +108,8 @@ def test_report_has_the_three_assignment_points_for_every_part_and_headline_runs
     blocks = json.loads((built_report / "blocks.json").read_text())
     headings = [b["text"] for b in blocks if b["kind"] == "Heading"]
     for part in (1, 2, 3):
-        for point in (report.STRUCTURE, report.TRACE, report.ANALYSIS):
-            assert (
-                f"{part}.{[report.STRUCTURE, report.TRACE].index(point) + 1 if point != report.ANALYSIS else 4} {point}"
-                in headings
-            )
+        for number, point in ((1, report.STRUCTURE), (2, report.TRACE), (4, report.ANALYSIS)):
+            assert f"{part}.{number} {point}" in headings
     for i, b in enumerate(blocks):  # every analysis section holds written prose with numbers in it
         if b["kind"] == "Heading" and b["text"].endswith(report.ANALYSIS):
             prose = [x["text"] for x in blocks[i + 1 : i + 4] if x["kind"] == "Para"]

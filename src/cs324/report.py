@@ -61,7 +61,7 @@ def recipe_table(module, caption: str) -> Table:
 
 
 def headline_runs(folder: Path, what: str) -> list:
-    """A headline folder: its per-seed table (with the mean +- std row), curves and confusion matrix of the first seed."""
+    """A headline folder: its per-seed table (with the mean +- std row), the first seed's curves and confusion."""
     if not (folder / "table.md").exists():
         return []
     seeds = sorted(p.name for p in folder.iterdir() if (p / "metrics.jsonl").exists())
