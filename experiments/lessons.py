@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from cs324.cnn.ablation import noise_band  # noqa: E402
+from cs324.cnn.cnn_train import RECIPES  # noqa: E402
 from cs324.results import summarise_run  # noqa: E402
 
 ARCHIVE = ROOT / "results/archive"
@@ -59,6 +60,14 @@ def paragraphs() -> list[tuple[str, str]]:
     rows = json.loads((ARCHIVE / "part2_cnn_ablation_cpu_bf16/ablation.json").read_text())
     ablation = {r["variant"]: r for r in rows}
     p = probe
+    full = summarise_run(ARCHIVE / "part2_cnn_ablation_cpu_bf16/full")
+    full_steps = json.loads((ARCHIVE / "part2_cnn_ablation_cpu_bf16/full/config.json").read_text())["max_steps"]
+    share = full_steps / RECIPES["best"]["max_steps"]
+    speed = {
+        r["setting"]: r["images_per_s"] for r in json.loads((ROOT / "results/benchmarks/cnn.json").read_text())["rows"]
+    }
+    cost16 = speed["fp32 channels-last, batch 128"] / speed["fp32 channels-last, batch 128, 16 px images"]
+    ema_decay = json.loads((CPU / "best_whiten_ema/config.json").read_text())["ema"]
     return [
         (
             "A whitened, frozen first layer",
@@ -70,9 +79,9 @@ def paragraphs() -> list[tuple[str, str]]:
         ),
         (
             "Progressive resizing",
-            "Training on 16 px, then 24 px, then 32 px images (a 16 px step costs about a third of a full one) "
-            f"lifted the 300-step probe further, to {pct(p['best_whiten_progressive']['best_val_acc'])}. With "
-            f"whitening, over 4,800 steps: {describe(cpu)}; {versus(cpu, plain)} against plain 32 px epochs.",
+            f"Training on 16 px, then 24 px, then 32 px images (a 16 px step costs {cost16:.2f} of a full one on the "
+            f"CPU of results/benchmarks/cnn.md) lifted the 300-step probe further, to "
+            f"{pct(p['best_whiten_progressive']['best_val_acc'])}. With whitening, over {cpu['steps']:,} steps: {describe(cpu)}; {versus(cpu, plain)} against plain 32 px epochs.",
         ),
         (
             "Lighter augmentation for a short budget",
@@ -82,7 +91,7 @@ def paragraphs() -> list[tuple[str, str]]:
         ),
         (
             "Weight averaging (EMA)",
-            f"Scoring an exponential moving average of the weights (decay 0.998) of the whitened run: "
+            f"Scoring an exponential moving average of the weights (decay {ema_decay}) of the whitened run: "
             f"{describe(ema)}; {versus(ema, whiten)}. Under a schedule that anneals the rate to 0 the last "
             "weights are already an average; the EMA lags behind them. The flag `--ema` stays.",
         ),
@@ -92,8 +101,8 @@ def paragraphs() -> list[tuple[str, str]]:
             f"{describe(bf16_ls0)}, with it {describe(bf16)}; {versus(bf16_ls0, bf16)}.",
         ),
         (
-            "The ablation at one sixth of the length",
-            f"Taken apart at 1,500 steps of 128 (about 4 epochs), the full recipe reached validation "
+            f"The ablation at {share:.0%} of the best recipe's length",
+            f"Taken apart at {full_steps:,} steps ({full['epochs']:.1f} epochs), the full recipe reached validation "
             f"{pct(ablation['full']['val_acc'])}. Removing augmentation changed that by "
             f"{100 * ablation['no_augment']['delta_val']:+.1f} points and the crop alone by "
             f"{100 * ablation['no_crop']['delta_val']:+.1f}: at this length augmentation costs more fit than it "

@@ -192,8 +192,9 @@ def part2(results: Path) -> list[str]:
             )
         }
         d = lambda k: float(rows[k][4])  # noqa: E731  (Δ val)
+        epochs = summarise_run(ablation.parent / "full")["epochs"]
         out.append(
-            f"The ablation of the best recipe (archived, a shortened run of about four epochs, one seed, appendix "
+            f"The ablation of the best recipe (archived, shortened to {epochs:.1f} epochs, one seed, appendix "
             f"A) ranks the ingredients by validation accuracy lost when each is taken out: the one-cycle schedule "
             f"{points(d('no_schedule'))}, label smoothing {points(d('no_label_smoothing'))}, test-time flipping "
             f"{points(d('no_tta'))}, weight decay {points(d('no_weight_decay'))}. Augmentation goes the other "
