@@ -81,7 +81,8 @@ def paragraphs() -> list[tuple[str, str]]:
             "Progressive resizing",
             f"Training on 16 px, then 24 px, then 32 px images (a 16 px step costs {cost16:.2f} of a full one on the "
             f"CPU of results/benchmarks/cnn.md) lifted the 300-step probe further, to "
-            f"{pct(p['best_whiten_progressive']['best_val_acc'])}. With whitening, over {cpu['steps']:,} steps: {describe(cpu)}; {versus(cpu, plain)} against plain 32 px epochs.",
+            f"{pct(p['best_whiten_progressive']['best_val_acc'])}. With whitening, over {cpu['steps']:,} steps: "
+            f"{describe(cpu)}; {versus(cpu, plain)} against plain 32 px epochs.",
         ),
         (
             "Lighter augmentation for a short budget",
