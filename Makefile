@@ -20,8 +20,8 @@ demo: setup
 	@echo "table: runs/demo_part1_compare/table.md (committed results: results/part1_compare/)"
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks notebooks
-	$(VENV)/bin/ruff format --check src tests benchmarks notebooks
+	$(VENV)/bin/ruff check src tests benchmarks notebooks experiments
+	$(VENV)/bin/ruff format --check src tests benchmarks notebooks experiments
 
 test: lint
 	$(VENV)/bin/pytest -q
@@ -29,9 +29,8 @@ test: lint
 compare: setup  # regenerate the committed Part I Task 2 results
 	$(PY) -m cs324.mlp.compare --out results/part1_compare
 
-bench: setup
-	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_mlp.py --out results/benchmarks
-	$(PY) benchmarks/bench_cifar_mlp.py --out results/benchmarks
+bench: setup  # every benchmark of the manifest's benchmarks entry (measure on a quiet machine)
+	$(PY) experiments/manifest.py run --only benchmarks
 
 report: setup  # report/report.html and report/report.pdf from the models and results/
 	$(PY) -m cs324.report
