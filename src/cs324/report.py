@@ -20,6 +20,7 @@ import torch
 from cs324 import narrative
 from cs324.cli import ArgumentParser, add_dry_run, cli, existing_dir, output_dir
 from cs324.document import ROOT, Figure, Heading, Para, Table, md_table, portable, to_html, to_pdf
+from cs324.report_appendix import appendix_exploratory, appendix_speed, commands, published
 from cs324.report_models import TRACE_NOTE, cifar_mlp_blocks, cnn_blocks, recurrent_blocks, toy_mlp_blocks
 from cs324.runfolder import atomic_write_text
 
@@ -66,7 +67,7 @@ def headline_runs(folder: Path, what: str) -> list:
         return []
     seeds = sorted(p.name for p in folder.iterdir() if (p / "metrics.jsonl").exists())
     blocks = [
-        Para(f"{what} Command: {_commands(folder)}."),
+        Para(f"{what} Command: {commands(folder)}."),
         md_table(
             folder / "table.md", "One row per seed; test accuracy on all the test images, at the best-validation step"
         ),
@@ -87,7 +88,7 @@ def part1(results: Path) -> list:
     experiments = []
     if (compare / "table.md").exists():
         experiments += [
-            Para(f"Task 2, command: {_commands(compare)}. 1,000 scikit-learn points per set, 200 of them for test."),
+            Para(f"Task 2, command: {commands(compare)}. 1,000 scikit-learn points per set, 200 of them for test."),
             md_table(compare / "table.md", "Train / test accuracy per data set and strategy"),
             Figure(
                 compare / "regions_moons.png", "Moons: train and test points, each implementation's decision regions"
@@ -128,7 +129,7 @@ def part3(results: Path) -> list:
         table = next((f / n for n in ("success.md", "summary.md", "gradients.md") if (f / n).exists()), None)
         if table is None:
             continue
-        experiments.append(Para(f"Command: {_commands(f)}."))
+        experiments.append(Para(f"Command: {commands(f)}."))
         if figure and (f / figure[0]).exists():
             experiments.append(Figure(f / figure[0], figure[1], 0.95))
         experiments.append(md_table(table, caption))
@@ -161,126 +162,9 @@ PART3_RESULTS = (
 )
 
 
-def published(results: Path) -> list:
-    import csv
-
-    from cs324.results import mean_std, run_folders, seed_summary, summarise_run
-
-    path = ROOT / "docs/published.csv"
-    rows = [list(r.values()) for r in csv.DictReader(open(path))]
-    head = [*next(csv.reader(open(path)))]
-    ours = (
-        ("Part I Task 3", "part1_cifar_mlp_plain", "ours: plain MLP (headline)"),
-        ("Part II", "part2_cnn_spec", "ours: reduced VGG, spec run (headline)"),
-    )
-    for part, folder, name in ours:
-        runs = [summarise_run(r) for r in run_folders(results / folder)] if (results / folder).is_dir() else []
-        if runs:
-            m = seed_summary(runs)
-            rows.append(
-                [
-                    part,
-                    name,
-                    mean_std(m["test_mean"], m["test_std"], m["n"]),
-                    f"{runs[0]['epochs']:.1f} epochs",
-                    f"results/{folder}, {m['n_test'][0]:,} test images",
-                ]
-            )
-    for part, folder, run, name in (
-        ("Part I Task 3", "part1_cifar_mlp", "best", "ours: best MLP (exploratory)"),
-        ("Part II", "part2_cnn", "best", "ours: reduced VGG, best recipe (exploratory)"),
-    ):
-        if (results / folder / run / "metrics.jsonl").exists():
-            r = summarise_run(results / folder / run)
-            rows.append(
-                [
-                    part,
-                    name,
-                    f"{100 * r['test_acc_at_best_val']:.2f}",
-                    f"{r['epochs']:.1f} epochs",
-                    f"results/{folder}/{run}, first {r['n_test']:,} test images, one seed",
-                ]
-            )
-    rows.sort(key=lambda r: r[0])
-    return [
-        Heading("4. Against published numbers"),
-        Para(
-            "Published test accuracies for the same kinds of model (docs/published.csv, each with its source) beside "
-            "ours, with the number of epochs each was trained for."
-        ),
-        Table(head, rows, "CIFAR-10 test accuracy, published and ours"),
-    ]
-
-
 def conclusion(results: Path) -> list:
     text = narrative.conclusion(results)
     return [Heading("5. Conclusion"), *[Para(p) for p in text]] if text else []
-
-
-def exploratory(results: Path) -> list[tuple[str, str]]:
-    """(folder under results/, why it is not a headline result): the manifest's other entries, then the archive."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("manifest", ROOT / "experiments/manifest.py")
-    manifest = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("manifest", manifest)  # its dataclasses look their module up there
-    spec.loader.exec_module(manifest)
-    shown = {folder for folder, _, _ in PART3_RESULTS} | {"benchmarks"}
-    out = [
-        (e.name, e.stale or "a supporting run at this commit, not a headline result")
-        for e in manifest.ENTRIES
-        if not e.headline and e.name not in shown
-    ]
-    archive = results / "archive/README.md"
-    commits: dict[str, list[str]] = {}  # top-level archived folder -> the commits that made its runs
-    if archive.exists():
-        for line in archive.read_text().splitlines():
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if line.startswith("| `") and len(cells) >= 2:
-                commits.setdefault(cells[0].strip("`").split("/")[0], []).append(cells[1])
-    for folder, made in commits.items():
-        out.append((f"archive/{folder}", f"archived, made at commit{'s' * (len(made) > 1)} {', '.join(made)}"))
-    return out
-
-
-def appendix_exploratory(results: Path) -> list:
-    """Exploratory and superseded runs: one seed, some on the first 1,000 test images only."""
-    blocks = [
-        Heading("Appendix A. Exploratory and superseded runs"),
-        Para(
-            "Not headline results: one seed each, and the CIFAR-10 ones scored on the first 1,000 test images "
-            f"(the standard error of one accuracy near 90% is then {100 * (0.9 * 0.1 / 1000) ** 0.5:.2f} points). "
-            "They are cited in the analysis only as such."
-        ),
-    ]
-    for folder, why in exploratory(results):
-        f = results / folder
-        table = next((f / n for n in ("table.md", "summary.md", "ablation.md") if (f / n).exists()), None)
-        if table:
-            blocks += [Para(f"{folder}: {why}. Command: {_commands(f)}."), md_table(table, folder)]
-    return blocks
-
-
-def appendix_speed(results: Path) -> list:
-    bench = results / "benchmarks"
-    blocks = [Heading("Appendix B. Speed")]
-    for folder in sorted([bench, *(p for p in bench.glob("*") if p.is_dir())]) if bench.is_dir() else []:
-        for name in ("mlp", "cifar_mlp", "cnn", "rnn"):
-            if (folder / f"{name}.md").exists():
-                where = folder.name if folder != bench else "an earlier machine"
-                blocks += [
-                    Para(f"{name} on {where} (command: {_commands(folder, f'COMMAND_{name}.txt')}):"),
-                    md_table(folder / f"{name}.md", f"{name}, {where}"),
-                ]
-    return blocks if len(blocks) > 1 else []
-
-
-def _commands(folder: Path, name: str = "COMMAND.txt") -> str:
-    """The command lines recorded beside a result (comments dropped)."""
-    f = folder / name
-    if not f.exists():
-        return "see experiments/manifest.py"
-    return " | ".join(line.strip() for line in f.read_text().splitlines() if line.strip() and not line.startswith("#"))
 
 
 def introduction(results: Path) -> list:
@@ -310,7 +194,7 @@ def build_blocks(results: Path) -> list:
         *part3(results),
         *published(results),
         *conclusion(results),
-        *appendix_exploratory(results),
+        *appendix_exploratory(results, {folder for folder, _, _ in PART3_RESULTS}),
         *appendix_speed(results),
     ]
 
