@@ -96,6 +96,7 @@ def test_cifar_runs_are_what_the_commands_make_at_head(entry):
             assert saved["n_test"] == 10_000 and saved["n_val"] == 5_000
 
 
+@pytest.mark.slow  # seconds per entry (figures are redrawn): the quick loop leaves them to make test
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.derived], ids=lambda e: e.name)
 def test_tables_are_rebuilt_from_the_metrics_byte_for_byte(entry, tmp_path):
     results = tmp_path / "results"
