@@ -1,6 +1,6 @@
 """Part I Task 3 speed on this machine: the CIFAR-10 MLP's training step as a share of matmul peak.
 
-    python benchmarks/bench_cifar_mlp.py --out results/benchmarks     # about 2 minutes on 2 cores
+    python benchmarks/bench_cifar_mlp.py --out results/benchmarks   # writes results/benchmarks/<cpu>/cifar_mlp.md
 
 Measured in one run: torch.matmul GFLOP/s (fp32 and bf16) at the shapes of the MLP's
 largest layer (batch x 2048 x 2048), then full training steps of the best recipe's MLP
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from machine import machine_facts, matmul_gflops
+from machine import cpu_folder, machine_facts, matmul_gflops
 
 from cs324.data.cifar10 import CifarArrays, CifarLoader
 from cs324.mlp.cifar_mlp import CifarMLP
@@ -113,7 +113,7 @@ def main() -> None:
         "batch_seconds": data,
         "data_share_recipe": data["flipcrop"] / (data["flipcrop"] + recipe_step),
     }
-    out = Path(args.out)
+    out = Path(args.out) / cpu_folder()  # one folder per kind of CPU
     out.mkdir(parents=True, exist_ok=True)
     (out / "cifar_mlp.json").write_text(json.dumps(report, indent=2) + "\n")
     base = rows[0]["images_per_s"]

@@ -1,7 +1,6 @@
 """Part II speed on this machine: training images/s of the reduced VGG, as a share of matmul peak.
 
-    python benchmarks/bench_cnn.py --out results/benchmarks     # about 4 minutes on 2 cores
-    python benchmarks/bench_cnn.py --out results/benchmarks/cpu_bf16   # the same on a CPU with native bf16
+    python benchmarks/bench_cnn.py --out results/benchmarks     # minutes: writes results/benchmarks/<cpu>/cnn.md
 
 Measured in one run: torch.matmul GFLOP/s (fp32 and bf16, 2048^3) and training steps
 (forward, cross-entropy, backward, SGD with momentum) of the reduced VGG for several
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from machine import machine_facts, matmul_gflops
+from machine import cpu_folder, machine_facts, matmul_gflops
 
 from cs324.cnn.cnn_model import CNN
 from cs324.summary import layer_table, totals
@@ -127,7 +126,7 @@ def main() -> None:
         "rows": rows,
         "eval_images_per_s": eval_images_per_s(),
     }
-    out = Path(args.out)
+    out = Path(args.out) / cpu_folder()  # one folder per kind of CPU
     out.mkdir(parents=True, exist_ok=True)
     (out / "cnn.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [

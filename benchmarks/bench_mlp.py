@@ -1,6 +1,6 @@
 """Part I speed: NumPy MLP vs PyTorch MLP vs scikit-learn, and the NumPy MLP's GFLOP/s.
 
-    python benchmarks/bench_mlp.py --out results/benchmarks     # about 2 minutes
+    python benchmarks/bench_mlp.py --out results/benchmarks     # minutes: writes results/benchmarks/<cpu>/mlp.md
 
 Measured in one run on the same machine: (1) seconds per training step (forward,
 backward, SGD update; batch 32 and 256, float64) for the course's net (hidden 20)
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from machine import cpu_folder, machine_facts
 
 from cs324.data.batches import batch_indices
 from cs324.data.toy import make_toy, one_hot
@@ -170,10 +171,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/benchmarks")
     args = parser.parse_args()
-    out = Path(args.out)
+    out = Path(args.out) / cpu_folder()  # one folder per kind of CPU
     out.mkdir(parents=True, exist_ok=True)
     report = {
         "machine": {
+            **machine_facts(),
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
             "numpy": np.__version__,

@@ -64,7 +64,8 @@ def paragraphs() -> list[tuple[str, str]]:
     full_steps = json.loads((ARCHIVE / "part2_cnn_ablation_cpu_bf16/full/config.json").read_text())["max_steps"]
     share = full_steps / RECIPES["best"]["max_steps"]
     speed = {
-        r["setting"]: r["images_per_s"] for r in json.loads((ROOT / "results/benchmarks/cnn.json").read_text())["rows"]
+        r["setting"]: r["images_per_s"]
+        for r in json.loads((ARCHIVE / "benchmarks_cpu_unrecorded/cnn.json").read_text())["rows"]
     }
     cost16 = speed["fp32 channels-last, batch 128"] / speed["fp32 channels-last, batch 128, 16 px images"]
     ema_decay = json.loads((CPU / "best_whiten_ema/config.json").read_text())["ema"]
@@ -80,7 +81,7 @@ def paragraphs() -> list[tuple[str, str]]:
         (
             "Progressive resizing",
             f"Training on 16 px, then 24 px, then 32 px images (a 16 px step costs {cost16:.2f} of a full one on the "
-            f"CPU of results/benchmarks/cnn.md) lifted the 300-step probe further, to "
+            f"CPU of results/archive/benchmarks_cpu_unrecorded/cnn.md) lifted the 300-step probe further, to "
             f"{pct(p['best_whiten_progressive']['best_val_acc'])}. With whitening, over {cpu['steps']:,} steps: "
             f"{describe(cpu)}; {versus(cpu, plain)} against plain 32 px epochs.",
         ),

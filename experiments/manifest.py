@@ -176,7 +176,7 @@ ENTRIES = [
             "python benchmarks/bench_cnn.py --out results/benchmarks",
             "python benchmarks/bench_rnn.py --out results/benchmarks --name rnn",
         ),
-        quick=False,  # timings of one machine: measured, never dry-run
+        quick=False,  # timings of one machine: measured, never dry-run; each writes results/benchmarks/<cpu>/
     ),
 ]
 BY_NAME = {e.name: e for e in ENTRIES}

@@ -47,7 +47,7 @@ def test_manifest_lists_every_results_folder():
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 def test_folder_exists_with_its_command_record(entry):
     assert entry.folder.is_dir(), f"{entry.folder} is listed in the manifest but missing"
-    assert any(entry.folder.glob("COMMAND*.txt")), f"{entry.folder} has no COMMAND.txt"
+    assert any(entry.folder.rglob("COMMAND*.txt")), f"{entry.folder} has no COMMAND.txt"
 
 
 @pytest.mark.parametrize(
