@@ -32,10 +32,13 @@ def compare_rows(folder: Path) -> list[tuple]:
     acc = [float(r[f"{k}_test_acc"]) for r in rows for k in ("numpy", "torch")]
     diff = max(float(r["max_param_diff"]) for r in rows)
     seconds = sum(float(r["numpy_s"]) + float(r["torch_s"]) + float(r["sklearn_s"]) for r in rows)
+    from cs324.data.toy import make_toy
+
     sets = len({r["dataset"] for r in rows})
+    n_test = len(make_toy(rows[0]["dataset"]).y_test)  # the split compare uses
     result = (
         f"parameters agree to {diff:.0e} after training; test accuracy {min(acc):.3f}-{max(acc):.3f} "
-        f"({sets} toy sets x {len({r['strategy'] for r in rows})} strategies, 200 test points each)"
+        f"({sets} toy sets x {len({r['strategy'] for r in rows})} strategies, {n_test} test points each)"
     )
     return [
         (

@@ -209,7 +209,7 @@ def part2(results: Path) -> list[str]:
 
 def part3(results: Path) -> list[str]:
     from cs324.rnn.analysis import load_sweep
-    from cs324.rnn.success import success_table
+    from cs324.rnn.success import THRESHOLD, success_table
 
     out = []
     folder = results / "part3_rnn_success"
@@ -250,12 +250,12 @@ def part3(results: Path) -> list[str]:
     if t100.exists():
         rows = load_sweep(t100.parent)
         acc = lambda v: [r["best_val_acc"] for r in rows if r["variant"] == v]  # noqa: E731
-        share = lambda v: f"{sum(a >= 0.99 for a in acc(v))} of {len(acc(v))}"  # noqa: E731
+        share = lambda v: f"{sum(a >= THRESHOLD for a in acc(v))} of {len(acc(v))}"  # noqa: E731
         if all(acc(v) for v in ("rnn_curriculum", "rnn_curriculum_mixed", "lstm", "lstm_curriculum_mixed")):
             out.append(
                 f"At T=100 (99 digits fed) a curriculum over lengths teaches the vanilla RNN, with the assignment's "
                 f"equations unchanged, but only if it keeps revisiting earlier lengths: the plain curriculum reaches "
-                f"99% on {share('rnn_curriculum')} seeds (it forgets earlier stages as later ones grow long), the "
+                f"{pct(THRESHOLD, 0)} on {share('rnn_curriculum')} seeds (it forgets earlier stages as later ones grow long), the "
                 f"mixed one, with half of each stage's batches at an earlier length, on "
                 f"{share('rnn_curriculum_mixed')}. The LSTM without a curriculum learns T=100 on "
                 f"{share('lstm')} seeds within the budget, with the mixed curriculum on "

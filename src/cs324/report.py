@@ -82,13 +82,18 @@ def headline_runs(folder: Path, what: str) -> list:
 
 
 def part1(results: Path) -> list:
+    from cs324.data.toy import make_toy
     from cs324.mlp import cifar_mlp
 
     compare = results / "part1_compare"
     experiments = []
     if (compare / "table.md").exists():
+        toy = make_toy("moons")  # every set is split the same way
         experiments += [
-            Para(f"Task 2, command: {commands(compare)}. 1,000 scikit-learn points per set, 200 of them for test."),
+            Para(
+                f"Task 2, command: {commands(compare)}. {toy.n_train + len(toy.y_test):,} scikit-learn points per "
+                f"set, {len(toy.y_test)} of them for test (stratified)."
+            ),
             md_table(compare / "table.md", "Train / test accuracy per data set and strategy"),
             Figure(
                 compare / "regions_moons.png", "Moons: train and test points, each implementation's decision regions"
