@@ -250,14 +250,16 @@ def part3(results: Path) -> list[str]:
     if t100.exists():
         rows = load_sweep(t100.parent)
         acc = lambda v: [r["best_val_acc"] for r in rows if r["variant"] == v]  # noqa: E731
+        T = max(r["T"] for r in rows)
         share = lambda v: f"{sum(a >= THRESHOLD for a in acc(v))} of {len(acc(v))}"  # noqa: E731
         if all(acc(v) for v in ("rnn_curriculum", "rnn_curriculum_mixed", "lstm", "lstm_curriculum_mixed")):
             out.append(
-                f"At T=100 (99 digits fed) a curriculum over lengths teaches the vanilla RNN, with the assignment's "
-                f"equations unchanged, but only if it keeps revisiting earlier lengths: the plain curriculum reaches "
-                f"{pct(THRESHOLD, 0)} on {share('rnn_curriculum')} seeds (it forgets earlier stages as later ones grow long), the "
+                f"At T={T} ({T - 1} digits fed) a curriculum over lengths teaches the vanilla RNN, with the "
+                f"assignment's equations unchanged, but only if it keeps revisiting earlier lengths: the plain "
+                f"curriculum reaches {pct(THRESHOLD, 0)} on {share('rnn_curriculum')} seeds (it forgets earlier "
+                f"stages as later ones grow long), the "
                 f"mixed one, with half of each stage's batches at an earlier length, on "
-                f"{share('rnn_curriculum_mixed')}. The LSTM without a curriculum learns T=100 on "
+                f"{share('rnn_curriculum_mixed')}. The LSTM without a curriculum learns T={T} on "
                 f"{share('lstm')} seeds within the budget, with the mixed curriculum on "
                 f"{share('lstm_curriculum_mixed')}."
             )
@@ -269,7 +271,7 @@ def part3(results: Path) -> list[str]:
         if all(pick.values()):
             d, c, lstm = pick["rnn_default"], pick["rnn_curriculum_mixed"], pick["lstm_curriculum_mixed"]
             out.append(
-                f"The gradients say why. With the course defaults at T=100 the gradient that reaches the first "
+                f"The gradients say why. With the course defaults at T={d['T']} the gradient that reaches the first "
                 f"input, ||dL/dh(1)||, is {ratio(d, 'grad_norm_trained'):.1e} of the one at the last input after "
                 f"training: nothing learned about the first digit can reach the loss, although the spectral radius "
                 f"of W_hh grew from {d['spectral_radius_initial']:.2f} to {d['spectral_radius_trained']:.2f}; "
@@ -304,11 +306,12 @@ def conclusion(results: Path) -> list[str]:
     if t100.exists():
         from cs324.rnn.analysis import load_sweep
 
-        mixed = [r["best_val_acc"] for r in load_sweep(t100.parent) if r["variant"] == "rnn_curriculum_mixed"]
+        rows = [r for r in load_sweep(t100.parent) if r["variant"] == "rnn_curriculum_mixed"]
+        mixed = [r["best_val_acc"] for r in rows]
         if mixed:
             parts.append(
                 f"The vanilla RNN's memory is a probability that falls sharply with length, but it is not a wall: "
                 f"a curriculum that keeps revisiting short palindromes takes all {len(mixed)} seeds to at least "
-                f"{pct(min(mixed))} validation accuracy at T=100, with the assignment's equations unchanged."
+                f"{pct(min(mixed))} validation accuracy at T={max(r['T'] for r in rows)}, with the assignment's equations unchanged."
             )
     return parts
