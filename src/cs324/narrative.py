@@ -312,6 +312,7 @@ def conclusion(results: Path) -> list[str]:
             parts.append(
                 f"The vanilla RNN's memory is a probability that falls sharply with length, but it is not a wall: "
                 f"a curriculum that keeps revisiting short palindromes takes all {len(mixed)} seeds to at least "
-                f"{pct(min(mixed))} validation accuracy at T={max(r['T'] for r in rows)}, with the assignment's equations unchanged."
+                f"{pct(min(mixed))} validation accuracy at T={max(r['T'] for r in rows)}, with the assignment's "
+                "equations unchanged."
             )
     return parts
