@@ -87,8 +87,8 @@ ENTRIES = [
     ),
     Entry(
         "part2_cnn_spec",
-        ("python -m cs324.cnn.cnn_train --seed 0 --out results/part2_cnn_spec/seed0",),  # seeds 1, 2: still to run
-        seeds=(0,),
+        tuple(f"python -m cs324.cnn.cnn_train --seed {n} --out results/part2_cnn_spec/seed{n}" for n in (0, 1, 2)),
+        seeds=(0, 1, 2),
         derive=("python -m cs324.results results/part2_cnn_spec",),
         derived=("table.md", "table.json"),
         headline=True,

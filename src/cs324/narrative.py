@@ -154,10 +154,11 @@ def part2(results: Path) -> list[str]:
             f"{points(float(np.mean([x['gap'] for x in o])))} above validation on average, while {loss}."
         )
         if m["n"] > 1:
+            se = np.sqrt(m["test_mean"] * (1 - m["test_mean"]) / m["n_test"][0])  # of one accuracy on this test set
             out.append(
-                f"The seed moves test accuracy by {pct(m['test_std'], 2)} (sample standard deviation over "
+                f"The seed moves test accuracy by {100 * m['test_std']:.2f} points (sample standard deviation over "
                 f"{m['n']} seeds); on {m['n_test'][0]:,} images the standard error of one accuracy near "
-                f"{pct(m['test_mean'])} is {pct(np.sqrt(m['test_mean'] * (1 - m['test_mean']) / m['n_test'][0]), 2)}, "
+                f"{pct(m['test_mean'])} is {100 * se:.2f} points, "
                 f"so the seed, not the test sample, is the larger source of spread."
             )
         confusion = runs[0] / "confusion_test.json"
