@@ -298,8 +298,9 @@ def start_in_background(out, *args, wait_for):
 @pytest.mark.slow
 def test_a_second_run_on_a_folder_in_use_is_refused_and_the_first_finishes_cleanly(tmp_path):
     out = tmp_path / "conc"
+    # long enough (tens of seconds) that the second command has started and been refused before it ends
     first = start_in_background(
-        out, "--max_steps", "8000", "--eval_freq", "1000", "--seed", "0", wait_for="config.json"
+        out, "--max_steps", "30000", "--eval_freq", "5000", "--seed", "0", wait_for="config.json"
     )
     second = run_module("cs324.mlp.pytorch_train_mlp", *TOY, "--seed", "1", "--overwrite", "--out", str(out))
     first.wait(timeout=300)
@@ -312,7 +313,7 @@ def test_a_second_run_on_a_folder_in_use_is_refused_and_the_first_finishes_clean
     ckpt = torch.load(out / "last.pt", weights_only=False)
     steps = [r["step"] for r in runfolder.read_metrics(out)]
     assert config["seed"] == ckpt["config"]["seed"] == 0
-    assert steps == sorted(set(steps)) and steps[-1] == 8000  # one run's records, once each
+    assert steps == sorted(set(steps)) and steps[-1] == 30000  # one run's records, once each
     assert not (out / runfolder.LOCK_NAME).exists()  # given up at the end
 
 

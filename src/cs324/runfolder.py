@@ -55,20 +55,22 @@ def acquire(out: Path) -> None:
     except OSError as e:
         raise UsageError(f"--out {out} is not writable: {e.strerror}") from None
     stamp = f"{os.getpid()} {socket.gethostname()}\n"
+    tmp = out / f"{LOCK_NAME}.{os.getpid()}.tmp"
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        owner = _lock_owner(lock)
-        if owner is not None and owner != os.getpid() and _pid_alive(owner):
-            raise UsageError(
-                f"{out} is in use by process {owner} (its {LOCK_NAME}); wait for it, or pick another --out"
-            ) from None
-        atomic_write_text(lock, stamp)  # stale (its process is gone) or our own: take it over
+        tmp.write_text(stamp)
+        try:  # link: the lock appears with its owner already written (never empty, never half-made)
+            os.link(tmp, lock)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None and owner != os.getpid() and _pid_alive(owner):
+                raise UsageError(
+                    f"{out} is in use by process {owner} (its {LOCK_NAME}); wait for it, or pick another --out"
+                ) from None
+            atomic_write_text(lock, stamp)  # stale (its process is gone) or our own: take it over
+        finally:
+            tmp.unlink(missing_ok=True)
     except OSError as e:
         raise UsageError(f"--out {out} is not writable: {e.strerror}") from None
-    else:
-        with os.fdopen(fd, "w") as f:
-            f.write(stamp)
     _held[lock] = created
     atexit.register(release, out)
 
