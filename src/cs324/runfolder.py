@@ -42,6 +42,19 @@ def _lock_owner(lock: Path) -> int | None:
         return None
 
 
+def _link_or_create(tmp: Path, lock: Path, stamp: str) -> None:
+    """Create ``lock`` holding ``stamp``, failing with FileExistsError if it exists: a hard link of the written
+    ``tmp`` where the file system has them, else an exclusive create (its brief empty moment is then possible)."""
+    try:
+        os.link(tmp, lock)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network or FAT file systems)
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(stamp)
+
+
 def acquire(out: Path) -> None:
     """Make this process the owner of ``out`` (created if missing), or raise ``UsageError`` naming the owner."""
     lock = out / LOCK_NAME
@@ -59,7 +72,7 @@ def acquire(out: Path) -> None:
     try:
         tmp.write_text(stamp)
         try:  # link: the lock appears with its owner already written (never empty, never half-made)
-            os.link(tmp, lock)
+            _link_or_create(tmp, lock, stamp)
         except FileExistsError:
             owner = _lock_owner(lock)
             if owner is not None and owner != os.getpid() and _pid_alive(owner):
