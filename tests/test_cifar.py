@@ -11,7 +11,7 @@ from cs324.cnn import cnn_train
 from cs324.cnn.cnn_model import CNN
 from cs324.data.cifar10 import CifarDataError, CifarLoader, augment_batch, load_cifar10, stratified_split
 from cs324.mlp import cifar_mlp
-from cs324.mlp.cifar_mlp import CifarMLP, Whitening
+from cs324.mlp.cifar_mlp import CifarMLP
 
 
 def fake_arrays(n_train=200, n_test=50, seed=0):
@@ -186,38 +186,8 @@ def test_cnn_keeps_default_initialisation():
 def test_cifar_mlp_is_pure_mlp():
     model = CifarMLP([64, 32], norm="batch", activation="gelu", dropout=0.1)
     kinds = {type(m).__name__ for m in model.modules()} - {"CifarMLP", "Sequential"}
-    assert kinds <= {"Flatten", "Whitening", "Linear", "BatchNorm1d", "LayerNorm", "GELU", "ReLU", "Dropout"}
+    assert kinds <= {"Flatten", "Linear", "BatchNorm1d", "LayerNorm", "GELU", "ReLU", "Dropout"}
     assert model(torch.zeros(4, 3, 32, 32)).shape == (4, 10)
-
-
-def test_whitening_makes_the_pixel_covariance_the_identity():
-    """ZCA: covariance I at eps=0; eps shrinks each direction to lambda / (lambda + eps * mean lambda)."""
-    gen = torch.Generator().manual_seed(0)
-    mixing = torch.randn(12, 12, generator=gen, dtype=torch.float64)
-    x = (torch.randn(4000, 12, generator=gen, dtype=torch.float64) @ mixing + 3.0).view(4000, 3, 2, 2)
-    white = Whitening.fit(x.float(), eps=0.0)(x.float()).double()
-    assert torch.allclose(white.mean(0), torch.zeros(12, dtype=torch.float64), atol=1e-4)
-    assert torch.allclose(torch.cov(white.T, correction=0), torch.eye(12, dtype=torch.float64), atol=1e-3)
-    zca = Whitening.fit(x.float(), eps=0.5)
-    assert torch.allclose(zca.matrix, zca.matrix.T, atol=1e-5)  # ZCA, not just any whitening: it stays symmetric
-    lam = torch.linalg.eigvalsh(torch.cov(x.flatten(1).T, correction=0))
-    expected = lam / (lam + 0.5 * lam.mean())
-    got = torch.linalg.eigvalsh(torch.cov(zca(x.float()).double().T, correction=0))
-    assert torch.allclose(got, expected, atol=1e-3)
-
-
-def test_whitened_mlp_keeps_its_whitening_in_the_checkpoint_and_trains_only_the_rest(npz_dir, tmp_path):
-    cifar_mlp.main(
-        ["--data_dir", str(npz_dir), "--max_steps", "2", "--eval_freq", "2", "--val_size", "50", "--batch_size", "16"]
-        + ["--hidden", "32", "--whiten", "0.1", "--device", "cpu", "--quiet", "--out", str(tmp_path / "run")]
-    )
-    state = torch.load(tmp_path / "run" / "best.pt", weights_only=False)["model"]
-    loader = CifarLoader(load_cifar10(npz_dir), val_size=50)
-    refit = Whitening.fit(loader.normalise(loader.x["train"]), 0.1)
-    first = next(k for k in state if k.endswith("matrix"))
-    assert torch.allclose(state[first], refit.matrix, atol=1e-5)  # fitted to the 150 training images, unchanged
-    model = CifarMLP([32], whitening=refit)
-    assert sum(p.numel() for p in model.parameters()) == 3072 * 32 + 2 * 32 + 32 * 10 + 10  # the ZCA is no parameter
 
 
 @pytest.mark.slow

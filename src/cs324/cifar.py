@@ -1,11 +1,10 @@
 """The CIFAR-10 training run shared by the MLP (Part I Task 3) and the CNN (Part II).
 
 A trainer declares its recipes, then calls ``train_cifar(config, build_model)``: data ->
-model (``build_model(loader)``, which may read the training images) -> optimizer ->
-``runtime.fit``. Every evaluation scores the validation split (model selection, ``best.pt``)
-and the test split (reported, never selected on); the number of images of each is recorded
-in ``config.json`` as ``n_val`` and ``n_test``. At the end the test confusion matrix of the
-final model goes to the run folder.
+model -> optimizer -> ``runtime.fit``. Every evaluation scores the validation split (model
+selection, ``best.pt``) and the test split (reported, never selected on); the number of
+images of each is recorded in ``config.json`` as ``n_val`` and ``n_test``. At the end the
+test confusion matrix of the final model goes to the run folder.
 """
 
 from __future__ import annotations
@@ -91,7 +90,7 @@ def report(result: FitResult) -> None:
 
 
 def train_cifar(
-    config: argparse.Namespace, build_model: Callable[[CifarLoader], nn.Module], *, channels_last: bool = False
+    config: argparse.Namespace, build_model: Callable[[], nn.Module], *, channels_last: bool = False
 ) -> FitResult:
     """Load the data, build the model, train it per ``config`` through the runtime, write the confusion matrix.
 
@@ -117,7 +116,7 @@ def train_cifar(
     max_steps, eval_freq = budget(steps, config.eval_freq, config.dry_run)
     splits = ("val", "test") if config.val_size else ("test",)
     session.config.update(n_val=loader.size("val") if config.val_size else 0, n_test=loader.size("test"))
-    model = prepare_model(session, build_model(loader), channels_last=channels_last)
+    model = prepare_model(session, build_model(), channels_last=channels_last)
     optimizer = build_optimizer(
         config.optimizer,
         model.parameters(),

@@ -68,7 +68,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 @cli
 def main(argv: list[str] | None = None) -> None:
     config = parse(argv)
-    result = train_cifar(config, lambda _loader: CNN(3, 10), channels_last=config.channels_last)
+    result = train_cifar(config, lambda: CNN(3, 10), channels_last=config.channels_last)
     report(result)
 
 

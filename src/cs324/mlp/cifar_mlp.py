@@ -16,8 +16,7 @@ import torch
 import torch.nn as nn
 
 from cs324.cifar import add_cifar_args, parse_with_recipe, report, train_cifar
-from cs324.cli import ArgumentParser, fraction, hidden_units, nonnegative_float
-from cs324.data.cifar10 import CifarLoader
+from cs324.cli import ArgumentParser, fraction, hidden_units
 from cs324.mlp.common import check_mlp_size
 from cs324.runtime import add_runtime_args, cli
 
@@ -25,42 +24,8 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
 NORMS = {"none": None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
 
 
-class Whitening(nn.Module):
-    """A frozen linear map of the flattened image: ZCA whitening, ``(x - mean) @ matrix``.
-
-    The pixels of an image are strongly correlated; a first Linear layer trained on them sees an
-    ill-conditioned input. ZCA rotates to the eigenbasis of the pixel covariance, rescales each
-    direction by 1/sqrt(eigenvalue + eps * mean eigenvalue) and rotates back: the image stays an
-    image (an edge-enhanced one), its covariance becomes close to the identity. ``eps`` keeps the
-    noisy low-variance directions from being amplified without bound.
-    """
-
-    def __init__(self, mean: torch.Tensor, matrix: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("mean", mean)  # (D,)
-        self.register_buffer("matrix", matrix)  # (D, D), symmetric
-
-    @classmethod
-    def fit(cls, x: torch.Tensor, eps: float, chunk: int = 5000) -> Whitening:
-        """ZCA of the images ``x`` (N, C, H, W), float; the covariance is accumulated in float64."""
-        flat = x.flatten(1)
-        mean = flat.double().mean(0)
-        cov = torch.zeros(flat.shape[1], flat.shape[1], dtype=torch.float64)
-        for start in range(0, len(flat), chunk):
-            c = flat[start : start + chunk].double() - mean
-            cov += c.T @ c
-        eigenvalues, vectors = torch.linalg.eigh(cov / len(flat))
-        eigenvalues = eigenvalues.clamp_min(0)
-        scale = (eigenvalues + eps * eigenvalues.mean()).rsqrt()
-        return cls(mean.float(), ((vectors * scale) @ vectors.T).float())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, C, H, W) -> (B, C*H*W) whitened."""
-        return (x.flatten(1) - self.mean) @ self.matrix
-
-
 class CifarMLP(nn.Module):
-    """[Whitening] -> Flatten -> [Linear -> norm -> activation -> dropout] x len(hidden) -> Linear."""
+    """Flatten -> [Linear -> norm -> activation -> dropout] x len(hidden) -> Linear."""
 
     def __init__(
         self,
@@ -71,12 +36,11 @@ class CifarMLP(nn.Module):
         norm: str = "batch",
         activation: str = "gelu",
         dropout: float = 0.0,
-        whitening: Whitening | None = None,
     ) -> None:
         super().__init__()
         if norm not in NORMS or activation not in ACTIVATIONS:
             raise ValueError(f"norm in {list(NORMS)}, activation in {list(ACTIVATIONS)}; got {norm}, {activation}")
-        layers: list[nn.Module] = [whitening or nn.Flatten()]
+        layers: list[nn.Module] = [nn.Flatten()]
         width = n_inputs
         for h in hidden:
             layers.append(nn.Linear(width, h, bias=norm != "batch"))
@@ -102,7 +66,6 @@ RECIPES = {
         norm="none",
         activation="relu",
         dropout=0.0,
-        whiten=0.0,
         optimizer="sgd",
         momentum=0.0,
         learning_rate=0.01,
@@ -116,7 +79,6 @@ RECIPES = {
         norm="batch",  # batch norm before each activation (no bias in the Linear before it)
         activation="gelu",
         dropout=0.2,  # a wide MLP over-fits CIFAR-10 within a few epochs without it
-        whiten=0.0,
         optimizer="adamw",
         learning_rate=1e-3,
         weight_decay=0.05,  # decoupled (AdamW)
@@ -140,12 +102,6 @@ def build_parser(recipe: str = "best") -> argparse.ArgumentParser:
     parser.add_argument("--norm", choices=list(NORMS))
     parser.add_argument("--activation", choices=list(ACTIVATIONS))
     parser.add_argument("--dropout", type=fraction)
-    parser.add_argument(
-        "--whiten",
-        type=nonnegative_float,
-        metavar="EPS",
-        help="ZCA-whiten the input with this regulariser (a share of the mean eigenvalue); 0: off",
-    )
     add_cifar_args(parser)
     add_runtime_args(parser, out=f"runs/cifar_mlp_{recipe}")
     defaults = dict(RECIPES[recipe])
@@ -162,19 +118,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     config = parse(argv)
     check_mlp_size([3 * 32 * 32, *config.hidden, 10], batch=config.batch_size, bytes_per_value=4)
-    result = train_cifar(config, lambda loader: build_model(config, loader))
-    report(result)
-
-
-def build_model(config: argparse.Namespace, loader: CifarLoader) -> CifarMLP:
-    """The MLP of ``config``; the whitening, if any, is fitted to the loader's training images."""
-    whitening = None
-    if config.whiten:
-        train = loader.normalise(loader.x["train"]).contiguous()
-        whitening = Whitening.fit(train, config.whiten)
-    return CifarMLP(
-        config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout, whitening=whitening
+    result = train_cifar(
+        config, lambda: CifarMLP(config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout)
     )
+    report(result)
 
 
 if __name__ == "__main__":
