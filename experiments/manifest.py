@@ -4,6 +4,7 @@
     python experiments/manifest.py run                   # make every folder (hours to days on 2 CPU cores)
     python experiments/manifest.py run --only part3_rnn  # one entry
     python experiments/manifest.py run --quick           # each entry with --dry_run, into runs/reproduce_quick
+                                                         # (in this interpreter: seconds, not minutes)
 
 ``make reproduce [ONLY=entry] [QUICK=1]`` calls this; ``tests/test_manifest.py`` checks every entry
 against the committed folder. Commands run from the repository root; ``results/`` in them is the
@@ -15,6 +16,7 @@ folder is not what its command makes at HEAD (it must be rerun); it is empty for
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -190,8 +192,6 @@ def argv_of(command: str, results: str = "results", python: str = sys.executable
 
 
 def run_command(command: str, results: str, dry_run: bool) -> None:
-    import os
-
     argv = argv_of(command, results)
     env = dict(os.environ)
     while argv and "=" in argv[0] and not argv[0].startswith("-"):
@@ -200,7 +200,27 @@ def run_command(command: str, results: str, dry_run: bool) -> None:
     if dry_run:
         argv.append("--dry_run")
     print("+ " + shlex.join(argv), flush=True)
-    subprocess.run(argv, cwd=ROOT, env=env, check=True)
+    if dry_run and argv[1] == "-m" and env == os.environ:
+        run_in_process(argv[2], argv[3:])  # seconds of work each: an interpreter start-up would double it
+    else:
+        subprocess.run(argv, cwd=ROOT, env=env, check=True)
+
+
+def run_in_process(module: str, args: list[str]) -> None:
+    """``python -m module args`` in this interpreter, from the repository root."""
+    import runpy
+
+    saved_argv, saved_cwd = sys.argv, os.getcwd()
+    sys.argv = [module, *args]
+    os.chdir(ROOT)
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise subprocess.CalledProcessError(e.code if isinstance(e.code, int) else 1, [module, *args]) from None
+    finally:
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
 
 
 def cifar_available() -> bool:

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_module
+from conftest import ROOT, run_main, run_module
 
 from cs324 import report, runfolder, submission
 from cs324.cnn import ablation, cnn_train, tta
@@ -252,7 +252,7 @@ def test_a_failing_worker_fails_the_sweep(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("needs a machine without CUDA: the worker's failure is --device cuda")
     out = tmp_path / "o"
-    argv = "--lengths 5 --variants rnn_best --seeds 0 --max_steps 2 --eval_freq 2 --data_size 100 --workers 1"
+    argv = "--lengths 5 --variants rnn_best --seeds 0 --max_steps 2 --eval_freq 2 --data_size 100 --workers 2"
     proc = run_module("cs324.rnn.sweep", *argv.split(), "--device", "cuda", "--out", str(out), timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
@@ -298,11 +298,11 @@ def start_in_background(out, *args, wait_for):
 @pytest.mark.slow
 def test_a_second_run_on_a_folder_in_use_is_refused_and_the_first_finishes_cleanly(tmp_path):
     out = tmp_path / "conc"
-    # long enough (tens of seconds) that the second command has started and been refused before it ends
+    # seconds long, while the second command (in this process: no start-up to wait for) is refused at once
     first = start_in_background(
-        out, "--max_steps", "30000", "--eval_freq", "5000", "--seed", "0", wait_for="config.json"
+        out, "--max_steps", "10000", "--eval_freq", "2000", "--seed", "0", wait_for="config.json"
     )
-    second = run_module("cs324.mlp.pytorch_train_mlp", *TOY, "--seed", "1", "--overwrite", "--out", str(out))
+    second = run_main("cs324.mlp.pytorch_train_mlp", *TOY, "--seed", "1", "--overwrite", "--out", str(out))
     first.wait(timeout=300)
     assert second.returncode == 2 and len(second.stderr.strip().splitlines()) == 1, second.stderr
     assert f"process {first.pid}" in second.stderr
@@ -313,7 +313,7 @@ def test_a_second_run_on_a_folder_in_use_is_refused_and_the_first_finishes_clean
     ckpt = torch.load(out / "last.pt", weights_only=False)
     steps = [r["step"] for r in runfolder.read_metrics(out)]
     assert config["seed"] == ckpt["config"]["seed"] == 0
-    assert steps == sorted(set(steps)) and steps[-1] == 30000  # one run's records, once each
+    assert steps == sorted(set(steps)) and steps[-1] == 10000  # one run's records, once each
     assert not (out / runfolder.LOCK_NAME).exists()  # given up at the end
 
 
@@ -344,7 +344,7 @@ def test_folder_made_unwritable_mid_run_is_one_line_and_resume_finishes(tmp_path
         subprocess.run(["chattr", "-i", str(out)])
     lines = err.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1 and "Operation not permitted" in lines[0], err
-    resumed = run_module(
+    resumed = run_main(
         "cs324.mlp.pytorch_train_mlp",
         "--max_steps",
         "5000",

@@ -1,4 +1,4 @@
-"""Issue 7: the generated report, the reproduce pipeline and the submission archive."""
+"""The generated report, the reproduce pipeline and the submission archive."""
 
 import json
 import os

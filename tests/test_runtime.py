@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, run_module
+from conftest import ROOT, run_main, run_module
 
 TRAINER = "cs324.mlp.pytorch_train_mlp"
 BASE = [
@@ -54,7 +54,7 @@ def sha(path: Path) -> str:
 @pytest.mark.slow
 def test_run_folder_contents_and_determinism(tmp_path):
     for name in ("a", "b"):
-        r = run_module(TRAINER, *BASE, "--out", str(tmp_path / name))
+        r = run_main(TRAINER, *BASE, "--out", str(tmp_path / name))
         assert r.returncode == 0, r.stderr
     a, b = tmp_path / "a", tmp_path / "b"
     config = json.loads((a / "config.json").read_text())
@@ -128,7 +128,7 @@ def test_ctrl_c_saves_and_resume_completes(tmp_path):
 @pytest.mark.slow
 def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
     run = tmp_path / "run"
-    r = run_module(
+    r = run_main(
         TRAINER,
         "--learning_rate",
         "1e30",
@@ -157,12 +157,12 @@ def test_bad_resume_is_one_line_exit_2_and_destroys_nothing(tmp_path, problem):
     run = tmp_path / "run"
     args = ["--max_steps", "20", "--eval_freq", "10", "--quiet", "--device", "cpu", "--out", str(run)]
     if problem != "missing":
-        assert run_module(TRAINER, *args).returncode == 0
+        assert run_main(TRAINER, *args).returncode == 0
     if problem == "corrupt":
         (run / "last.pt").write_bytes(b"not a checkpoint")
     before = {p.name: sha(p) for p in run.glob("*")} if run.exists() else {}
     extra = ["--dnn_hidden_units", "7"] if problem == "other_config" else []
-    r = run_module(TRAINER, *args, *extra, "--resume")
+    r = run_main(TRAINER, *args, *extra, "--resume")
     assert r.returncode == 2
     assert r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1, r.stderr
     after = {p.name: sha(p) for p in run.glob("*")} if run.exists() else {}
@@ -172,25 +172,25 @@ def test_bad_resume_is_one_line_exit_2_and_destroys_nothing(tmp_path, problem):
 @pytest.mark.slow
 def test_existing_run_is_not_overwritten_without_flag(tmp_path):
     args = ["--max_steps", "20", "--eval_freq", "10", "--quiet", "--device", "cpu", "--out", str(tmp_path)]
-    assert run_module(TRAINER, *args).returncode == 0
+    assert run_main(TRAINER, *args).returncode == 0
     before = sha(tmp_path / "last.pt")
-    r = run_module(TRAINER, *args)
+    r = run_main(TRAINER, *args)
     assert r.returncode == 2 and "--resume" in r.stderr
     assert sha(tmp_path / "last.pt") == before
-    assert run_module(TRAINER, *args, "--overwrite").returncode == 0
+    assert run_main(TRAINER, *args, "--overwrite").returncode == 0
 
 
 @pytest.mark.slow
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    r = run_module(TRAINER, "--max_steps", "5", "--out", str(blocker / "sub"))
+    r = run_main(TRAINER, "--max_steps", "5", "--out", str(blocker / "sub"))
     assert r.returncode == 2 and "not writable" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_requested_without_cuda(tmp_path):
-    r = run_module(TRAINER, "--device", "cuda", "--out", str(tmp_path / "r"))
+    r = run_main(TRAINER, "--device", "cuda", "--out", str(tmp_path / "r"))
     assert r.returncode == 2 and "CUDA" in r.stderr
     assert not (tmp_path / "r").exists()
 
@@ -201,7 +201,7 @@ def test_amp_runs_bf16_autocast_on_a_cpu_with_native_bf16(tmp_path):
 
     if not cpu_supports_bf16():
         pytest.skip("this CPU has no native bf16 (AVX-512 BF16 or AMX): --amp is ignored here, autocast never runs")
-    r = run_module(
+    r = run_main(
         TRAINER,
         *"--max_steps 30 --eval_freq 10 --dtype float32 --amp --device cpu --quiet".split(),
         "--out",
@@ -217,7 +217,7 @@ def test_amp_is_ignored_with_a_notice_on_a_cpu_without_native_bf16(tmp_path):
 
     if cpu_supports_bf16():
         pytest.skip("this CPU has native bf16: --amp runs autocast (the test above)")
-    r = run_module(TRAINER, *"--max_steps 4 --eval_freq 2 --amp --device cpu --quiet".split(), "--out", str(tmp_path))
+    r = run_main(TRAINER, *"--max_steps 4 --eval_freq 2 --amp --device cpu --quiet".split(), "--out", str(tmp_path))
     assert r.returncode == 0 and "lacks native bf16" in r.stderr
     assert json.loads((tmp_path / "config.json").read_text())["amp_active"] is False
 
@@ -314,17 +314,17 @@ def test_ema_is_what_evaluation_scores_and_best_pt_holds(tmp_path):
 @pytest.mark.slow
 def test_ema_resumes_the_same_average(tmp_path):
     """Interrupted (here: 2 of 4 steps, then --resume) = uninterrupted, average included; a bad decay is one line."""
-    r = run_module(TRAINER, *BASE[:1], "4", *BASE[2:], "--ema", "0.9", "--out", str(tmp_path / "full"))
+    r = run_main(TRAINER, *BASE[:1], "4", *BASE[2:], "--ema", "0.9", "--out", str(tmp_path / "full"))
     assert r.returncode == 0, r.stderr
     base = [*BASE[:1], "2", *BASE[2:], "--ema", "0.9", "--out", str(tmp_path / "cut")]
-    assert run_module(TRAINER, *base).returncode == 0
-    r = run_module(TRAINER, *BASE[:1], "4", *BASE[2:], "--ema", "0.9", "--out", str(tmp_path / "cut"), "--resume")
+    assert run_main(TRAINER, *base).returncode == 0
+    r = run_main(TRAINER, *BASE[:1], "4", *BASE[2:], "--ema", "0.9", "--out", str(tmp_path / "cut"), "--resume")
     assert r.returncode == 0, r.stderr
     full, cut = (torch.load(tmp_path / n / "last.pt", weights_only=False) for n in ("full", "cut"))
     assert same_weights(full["ema"], cut["ema"]) and same_weights(full["model"], cut["model"])
     final = lambda run: {k: metrics(run)[-1][k] for k in ("step", "test_loss", "test_acc")}  # scored on the average
     assert final(tmp_path / "full") == final(tmp_path / "cut")
-    r = run_module(TRAINER, *BASE, "--ema", "1.5", "--out", str(tmp_path / "bad"))
+    r = run_main(TRAINER, *BASE, "--ema", "1.5", "--out", str(tmp_path / "bad"))
     assert r.returncode == 2 and "[0, 1)" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -334,7 +334,7 @@ def test_tensorboard_events_hold_every_record_scalar(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run = tmp_path / "run"
-    r = run_module(TRAINER, *BASE[:1], "40", *BASE[2:3], "20", *BASE[4:], "--tensorboard", "--out", str(run))
+    r = run_main(TRAINER, *BASE[:1], "40", *BASE[2:3], "20", *BASE[4:], "--tensorboard", "--out", str(run))
     assert r.returncode == 0, r.stderr
     events = EventAccumulator(str(run)).Reload()
     records = metrics(run, drop_time=False)

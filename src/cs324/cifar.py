@@ -25,6 +25,7 @@ from cs324.runfolder import atomic_write_text
 from cs324.runtime import Session, UsageError, budget, cleanup, prepare_model, start_session
 
 DRY_RUN_IMAGES = 100  # validation and test images scored by a --dry_run
+DRY_RUN_BATCH = 16  # at most this many images a step under --dry_run: the pipeline is checked, not the speed
 
 
 def add_cifar_args(parser: argparse.ArgumentParser) -> None:
@@ -102,7 +103,7 @@ def train_cifar(
         loader = CifarLoader(
             arrays,
             val_size=config.val_size,
-            batch_size=config.batch_size,
+            batch_size=min(config.batch_size, DRY_RUN_BATCH) if config.dry_run else config.batch_size,
             augment=config.augment,
             pad=config.crop_pad,
             eval_limit=DRY_RUN_IMAGES if config.dry_run else 0,

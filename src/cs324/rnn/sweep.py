@@ -25,7 +25,8 @@ batch 128, evaluated every 250 steps, stopped early once validation accuracy hol
 ``--data_size`` palindromes (all of them when fewer exist) split 80/20. Reported: the
 best validation accuracy (the ``best.pt`` a user would keep) and the final one. The
 course defaults are not run beyond ``--default_max_T``. Jobs run in parallel worker
-processes, one thread each; results are appended to ``sweep.csv`` as they finish.
+processes, one thread each (with ``--workers 1`` or ``--dry_run``, one after another in this
+process); results are appended to ``sweep.csv`` as they finish.
 """
 
 from __future__ import annotations
@@ -254,19 +255,26 @@ def main(argv: list[str] | None = None) -> None:
         write_rows(csv_path, [])
     jobs = [job for job in grid if (job["variant"], job["T"], job["seed"]) not in done]
     record_command(out, argv)
-    with mp.get_context("spawn").Pool(args.workers) as pool:
-        try:
-            for row in pool.imap_unordered(run_job, jobs):
-                key = (row["variant"], row["T"], row["seed"])
-                if key in done:
-                    continue
-                done.add(key)
-                with open(csv_path, "a", newline="") as f:
-                    csv.DictWriter(f, FIELDS).writerow(row)
-                print(json.dumps(row), flush=True)
-        except JobFailed as e:
-            pool.terminate()
-            raise TrainingError(f"sweep stopped: {e}") from None
+    if args.workers == 1 or args.dry_run:  # one job at a time: in this process (no worker to start, seconds saved)
+        append_rows(map(run_job, jobs), csv_path, done)
+        return
+    with mp.get_context("spawn").Pool(args.workers) as pool:  # leaving it terminates the workers
+        append_rows(pool.imap_unordered(run_job, jobs), csv_path, done)
+
+
+def append_rows(rows, csv_path: Path, done: set) -> None:
+    """Append each finished job's row to ``sweep.csv`` as it arrives, once per job."""
+    try:
+        for row in rows:
+            key = (row["variant"], row["T"], row["seed"])
+            if key in done:
+                continue
+            done.add(key)
+            with open(csv_path, "a", newline="") as f:
+                csv.DictWriter(f, FIELDS).writerow(row)
+            print(json.dumps(row), flush=True)
+    except JobFailed as e:
+        raise TrainingError(f"sweep stopped: {e}") from None
 
 
 def record_command(out: Path, argv: list[str]) -> None:
