@@ -75,6 +75,15 @@ ENTRIES = [
         needs_cifar=True,
     ),
     Entry(
+        "part1_cifar_mlp_best",
+        tuple(f"python -m cs324.mlp.cifar_mlp --seed {n} --out results/part1_cifar_mlp_best/seed{n}" for n in (0,)),
+        seeds=(0,),
+        derive=("python -m cs324.results results/part1_cifar_mlp_best",),
+        derived=("table.md", "table.json"),
+        headline=True,
+        needs_cifar=True,
+    ),
+    Entry(
         "part2_cnn",
         (
             "python -m cs324.cnn.cnn_train --recipe best --out results/part2_cnn/best --overwrite",

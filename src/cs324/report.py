@@ -101,6 +101,7 @@ def part1(results: Path) -> list:
             Figure(compare / "curves.png", "Test loss and accuracy of both implementations, every strategy"),
         ]
     experiments += headline_runs(results / "part1_cifar_mlp_plain", "Task 3, the plain MLP at HEAD.")
+    experiments += headline_runs(results / "part1_cifar_mlp_best", "Task 3, the best MLP at HEAD, one folder per seed.")
     return part_blocks(
         1,
         "Part I: the MLP in NumPy and in PyTorch, and a pure MLP on CIFAR-10",
