@@ -31,7 +31,7 @@ TRACE_NOTE = (
 )
 
 
-def toy_mlp_blocks() -> list:
+def toy_mlp_blocks() -> tuple[list, list]:
     from cs324.mlp.mlp_numpy import MLP as NumpyMLP
     from cs324.mlp.pytorch_mlp import MLP as TorchMLP
     from cs324.summary import layer_table
