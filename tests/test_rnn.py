@@ -291,6 +291,46 @@ def test_sweep_starts_a_curriculum_no_later_than_the_target_length():
     assert variant_args("lstm", 5) == VARIANTS["lstm"] and VARIANTS["rnn_curriculum"][-1] == "10"  # not mutated
 
 
+def test_zero_lengths_is_the_shortest_length_at_which_every_seed_failed():
+    from cs324.rnn.sweep import zero_lengths
+
+    row = lambda v, T, s, acc: {"variant": v, "T": str(T), "seed": str(s), "best_val_acc": str(acc)}  # noqa: E731
+    rows = [row("a", 10, 0, 0.5), row("a", 10, 1, 0.995), row("a", 15, 0, 0.2), row("a", 15, 1, 0.3)]
+    rows += [row("a", 20, 0, 0.1), row("a", 20, 1, 0.1), row("b", 10, 0, 0.1)]  # b: seed 1 not run yet
+    assert zero_lengths(rows, [0, 1]) == {"a": 15}
+    assert zero_lengths(rows, [0]) == {"a": 10, "b": 10}  # seed 1 is not asked for
+
+
+def test_sweep_until_zero_runs_no_longer_length_of_a_variant_whose_every_seed_failed(tmp_path):
+    from cs324.rnn import sweep
+
+    out = tmp_path / "sweep"
+    out.mkdir()
+    fake = [("rnn_default", 0.30), ("rnn_best", 1.0)]  # T=5 done: rnn_default failed both seeds, rnn_best learned
+    sweep.write_rows(
+        out / "sweep.csv",
+        [
+            dict(
+                variant=v,
+                T=5,
+                seed=s,
+                best_val_acc=a,
+                final_val_acc=a,
+                best_step=4,
+                steps_run=4,
+                seconds=1,
+                device="cpu",
+            )
+            for v, a in fake
+            for s in (0, 1)
+        ],
+    )
+    argv = "--variants rnn_default rnn_best --lengths 5 8 --seeds 0 1 --max_steps 4 --eval_freq 2 --data_size 200"
+    sweep.main([*argv.split(), "--workers", "1", "--device", "cpu", "--until_zero", "--out", str(out)])
+    ran = sorted((r["variant"], r["T"]) for r in sweep.read_rows(out / "sweep.csv") if r["T"] == "8")
+    assert ran == [("rnn_best", "8"), ("rnn_best", "8")]
+
+
 def test_early_stop_holds_at_100_percent_and_counts_patience_on_the_target_length_only():
     from cs324.rnn.train import EarlyStop
 

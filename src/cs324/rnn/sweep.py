@@ -24,7 +24,9 @@ batch 128, evaluated every 250 steps, stopped early once validation accuracy hol
 ``rnn_curriculum`` counted on the target length only);
 ``--data_size`` palindromes (all of them when fewer exist) split 80/20. Reported: the
 best validation accuracy (the ``best.pt`` a user would keep) and the final one. The
-course defaults are not run beyond ``--default_max_T``. Jobs run in parallel worker
+course defaults are not run beyond ``--default_max_T``; with ``--until_zero`` a variant's
+longer lengths are not run once every seed of one length has failed (the success rate is 0
+there: ``cs324.rnn.success``). Jobs run in parallel worker
 processes, one thread each (with ``--workers 1`` or ``--dry_run``, one after another in this
 process); results are appended to ``sweep.csv`` as they finish.
 """
@@ -203,6 +205,12 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--keep_runs", action="store_true", help="keep each job's run folder (config, metrics, best.pt) under OUT/runs/"
     )
+    parser.add_argument(
+        "--until_zero",
+        action="store_true",
+        help="one length at a time; skip a variant's longer lengths once every seed of a length has failed "
+        "(best validation accuracy under cs324.rnn.success's threshold)",
+    )
     add_dry_run(parser, "T in {5, 10}, seed 0, a few steps each")
     return parser
 
@@ -255,15 +263,40 @@ def main(argv: list[str] | None = None) -> None:
         write_rows(csv_path, [])
     jobs = [job for job in grid if (job["variant"], job["T"], job["seed"]) not in done]
     record_command(out, argv)
+    # one wave per length under --until_zero (the next is chosen from the rows so far), else one wave of every job
+    waves = [[j for j in jobs if j["T"] == T] for T in sorted({j["T"] for j in jobs})] if args.until_zero else [jobs]
+    seeds = sorted({j["seed"] for j in grid})
     if args.workers == 1 or args.dry_run:  # one job at a time: in this process (no worker to start, seconds saved)
-        append_rows(map(run_job, jobs), csv_path, done)
+        run_waves(waves, lambda wave: map(run_job, wave), csv_path, rows, done, seeds)
         return
     with mp.get_context("spawn").Pool(args.workers) as pool:  # leaving it terminates the workers
-        append_rows(pool.imap_unordered(run_job, jobs), csv_path, done)
+        run_waves(waves, lambda wave: pool.imap_unordered(run_job, wave), csv_path, rows, done, seeds)
 
 
-def append_rows(rows, csv_path: Path, done: set) -> None:
-    """Append each finished job's row to ``sweep.csv`` as it arrives, once per job."""
+def run_waves(waves: list[list[dict]], run, csv_path: Path, rows: list[dict], done: set, seeds: list[int]) -> None:
+    """Each wave's jobs, less those of variants already at a success rate of 0 at a shorter length."""
+    for wave in waves:
+        zero = zero_lengths(rows, seeds)
+        rows += append_rows(run([j for j in wave if j["T"] <= zero.get(j["variant"], j["T"])]), csv_path, done)
+
+
+def zero_lengths(rows: list[dict], seeds: list[int]) -> dict[str, int]:
+    """Per variant, the shortest T at which every one of ``seeds`` has a row and failed."""
+    from cs324.rnn.success import THRESHOLD
+
+    results: dict[tuple[str, int], dict[int, float]] = {}
+    for r in rows:
+        results.setdefault((r["variant"], int(r["T"])), {})[int(r["seed"])] = float(r["best_val_acc"])
+    zero: dict[str, int] = {}
+    for (variant, T), acc in sorted(results.items()):
+        if all(s in acc and acc[s] < THRESHOLD for s in seeds) and variant not in zero:
+            zero[variant] = T
+    return zero
+
+
+def append_rows(rows, csv_path: Path, done: set) -> list[dict]:
+    """Append each finished job's row to ``sweep.csv`` as it arrives, once per job; the rows appended."""
+    added = []
     try:
         for row in rows:
             key = (row["variant"], row["T"], row["seed"])
@@ -273,8 +306,10 @@ def append_rows(rows, csv_path: Path, done: set) -> None:
             with open(csv_path, "a", newline="") as f:
                 csv.DictWriter(f, FIELDS).writerow(row)
             print(json.dumps(row), flush=True)
+            added.append(row)
     except JobFailed as e:
         raise TrainingError(f"sweep stopped: {e}") from None
+    return added
 
 
 def record_command(out: Path, argv: list[str]) -> None:
