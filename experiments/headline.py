@@ -82,6 +82,9 @@ def success_rows(folder: Path) -> list[tuple]:
             )
         else:
             result += f" (the grid ends at T={max(T for T, p in by_T.items() if p['n'] == seeds)})"
+        zero = [T for T, p in by_T.items() if p["n"] == seeds and p["k"] == 0]
+        if zero:
+            result += f"; none learns T={min(zero)} (0/{seeds}, 95% interval 0.00-{by_T[min(zero)]['hi']:.2f})"
         seconds = sum(r["seconds"] for r in sweep if r["variant"] == variant)
         out.append(
             (

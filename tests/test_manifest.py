@@ -81,6 +81,8 @@ def test_sweep_rows_and_kept_runs_are_what_the_commands_make_at_head(entry):
 def test_cifar_runs_are_what_the_commands_make_at_head(entry):
     import importlib
 
+    from cs324.runtime import read_metrics
+
     if entry.stale:
         pytest.skip(f"stale, to be rerun: {entry.stale}")
     for command in entry.commands:
@@ -94,6 +96,8 @@ def test_cifar_runs_are_what_the_commands_make_at_head(entry):
             parsed = vars(trainer.parse([*argv, "--seed", str(saved["seed"])]))
             assert same_run(saved, parsed, vars(trainer.parse([]))) == [], run.name
             assert saved["n_test"] == 10_000 and saved["n_val"] == 5_000
+            if saved.get("epochs") is None:  # ran to its budget: an unfinished run is no result
+                assert read_metrics(run)[-1]["step"] == saved["max_steps"], f"{run.name} is unfinished"
 
 
 @pytest.mark.slow  # seconds per entry (figures are redrawn): the quick loop leaves them to make test

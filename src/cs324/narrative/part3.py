@@ -30,6 +30,9 @@ def part3(results: Path) -> list[str]:
                     f", and by T={min(low)} only {p['k']} of {p['n']} do (95% interval "
                     f"{p['lo']:.2f}-{p['hi']:.2f}; mean best accuracy {p['mean']:.2f} +- {p['std']:.2f})"
                 )
+            zero = [T for T in full if by_T[T]["k"] == 0]
+            if zero:
+                line += f"; at T={min(zero)} none of {seeds} does (95% interval 0.00-{by_T[min(zero)]['hi']:.2f})"
             lines.append(line)
         out.append(
             "Memory fails as a lottery, not as a slope: at each length a seed either learns the palindrome "
@@ -38,15 +41,20 @@ def part3(results: Path) -> list[str]:
             + ". One-hot inputs, an orthogonal W_hh, a cosine learning "
             "rate and clipping at 1 move the transition to longer palindromes but keep it sharp."
         )
-        p = parity.get("rnn_default")
-        if p and p["pooled"]["odd"]["n"] and p["pooled"]["even"]["n"]:
+        names = {"rnn_default": "the course defaults", "rnn_best": "the best vanilla recipe"}
+        parts = []
+        for variant, p in parity.items():
             odd, even = p["pooled"]["odd"], p["pooled"]["even"]
-            out.append(
-                f"Odd and even lengths: over the transition of the course defaults (T = {min(p['transition'])} to "
-                f"{max(p['transition'])}), odd lengths succeed {odd['k']}/{odd['n']} times and even lengths "
-                f"{even['k']}/{even['n']}; a likelihood-ratio test of a parity term in a logistic fit of success "
-                f"against T over every run gives p = {p['p_value']:.2f}: no evidence that odd and even lengths differ."
-            )
+            if odd["n"] and even["n"]:
+                verdict = "no evidence of a difference" if p["p_value"] >= 0.05 else "a difference at the 5% level"
+                parts.append(
+                    f"over the transition of {names.get(variant, variant)} (T = {min(p['transition'])} to "
+                    f"{max(p['transition'])}) odd lengths succeed {odd['k']}/{odd['n']} times and even lengths "
+                    f"{even['k']}/{even['n']}, and a likelihood-ratio test of a parity term in a logistic fit of "
+                    f"success against T over every run gives p = {p['p_value']:.2f}: {verdict}"
+                )
+        if parts:
+            out.append("Odd and even lengths: " + "; ".join(parts) + ".")
     t100 = results / "part3_rnn_t100/sweep.csv"
     if t100.exists():
         rows = load_sweep(t100.parent)
