@@ -76,8 +76,8 @@ ENTRIES = [
     ),
     Entry(
         "part1_cifar_mlp_best",
-        tuple(f"python -m cs324.mlp.cifar_mlp --seed {n} --out results/part1_cifar_mlp_best/seed{n}" for n in (0, 1)),
-        seeds=(0, 1),
+        tuple(f"python -m cs324.mlp.cifar_mlp --seed {n} --out results/part1_cifar_mlp_best/seed{n}" for n in (0, 1, 2)),
+        seeds=(0, 1, 2),
         derive=("python -m cs324.results results/part1_cifar_mlp_best",),
         derived=("table.md", "table.json"),
         headline=True,
