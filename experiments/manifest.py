@@ -9,8 +9,8 @@
 ``make reproduce [ONLY=entry] [QUICK=1]`` calls this; ``tests/test_manifest.py`` checks every entry
 against the committed folder. Commands run from the repository root; ``results/`` in them is the
 results root (another folder under ``--quick``). ``derive`` commands rebuild a folder's tables and
-figures from its metrics alone (seconds); ``derived`` lists the files they write. ``stale`` says why a
-folder is not what its command makes at HEAD (it must be rerun); it is empty for every other entry.
+figures from its metrics alone (seconds); ``derived`` lists the files they write. A folder that the code at HEAD
+cannot remake moves to ``results/archive/`` (its README names the commit), out of the manifest.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ class Entry:
     derived: tuple[str, ...] = ()
     headline: bool = False
     needs_cifar: bool = False
-    stale: str = ""
     quick: bool = True  # whether --quick runs it (benchmarks measure a machine: no dry run)
 
     @property
@@ -45,26 +44,11 @@ class Entry:
 
 
 SWEEP = "python -m cs324.rnn.sweep"
-STALE_CIFAR = (
-    "made before the recipe redesign (flags since renamed: --schedule -> --lr_schedule, --no_channels_last -> "
-    "--channels_last) and scored on the first 1,000 test images, one seed: to be rerun at HEAD on 10,000"
-)
 ENTRIES = [
     Entry(
         "part1_compare",
         ("python -m cs324.mlp.compare --out results/part1_compare",),
         headline=True,
-    ),
-    Entry(
-        "part1_cifar_mlp",
-        (
-            "python -m cs324.mlp.cifar_mlp --out results/part1_cifar_mlp/best --overwrite",
-            "python -m cs324.mlp.cifar_mlp --recipe plain --out results/part1_cifar_mlp/0_plain --overwrite",
-        ),
-        derive=("python -m cs324.results results/part1_cifar_mlp",),
-        derived=("table.md", "table.json"),
-        needs_cifar=True,
-        stale=STALE_CIFAR,
     ),
     Entry(
         "part1_cifar_mlp_plain",
@@ -76,25 +60,14 @@ ENTRIES = [
     ),
     Entry(
         "part1_cifar_mlp_best",
-        tuple(f"python -m cs324.mlp.cifar_mlp --seed {n} --out results/part1_cifar_mlp_best/seed{n}" for n in (0, 1, 2)),
+        tuple(
+            f"python -m cs324.mlp.cifar_mlp --seed {n} --out results/part1_cifar_mlp_best/seed{n}" for n in (0, 1, 2)
+        ),
         seeds=(0, 1, 2),
         derive=("python -m cs324.results results/part1_cifar_mlp_best",),
         derived=("table.md", "table.json"),
         headline=True,
         needs_cifar=True,
-    ),
-    Entry(
-        "part2_cnn",
-        (
-            "python -m cs324.cnn.cnn_train --recipe best --out results/part2_cnn/best --overwrite",
-            "python -m cs324.cnn.tta results/part2_cnn/best",
-            "python -m cs324.cnn.cnn_train --out results/part2_cnn/spec_adam_lr1e-4 --overwrite",
-            "python -m cs324.cnn.cnn_train --learning_rate 1e-3 --out results/part2_cnn/spec_adam_lr1e-3 --overwrite",
-        ),
-        derive=("python -m cs324.results results/part2_cnn", "python -m cs324.cnn.tta --table results/part2_cnn"),
-        derived=("table.md", "table.json", "tta.md"),
-        needs_cifar=True,
-        stale=STALE_CIFAR,
     ),
     Entry(
         "part2_cnn_spec",
@@ -252,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     entries = [BY_NAME[args.only]] if args.only else ENTRIES
     if args.action == "list":
         for e in entries:
-            flags = ", ".join(f for f, on in (("headline", e.headline), ("stale", bool(e.stale))) if on)
+            flags = "headline" if e.headline else ""
             print(f"{e.name:<22} seeds {','.join(map(str, e.seeds)):<20} {flags}")
         return
     results = args.results or ("runs/reproduce_quick" if args.quick else "results")

@@ -74,7 +74,7 @@ def argv_for(script: str, tmp, cifar) -> list[str]:
         "cs324-rnn-analysis": ["--sweep", str(ROOT / "results/part3_rnn")],
         "cs324-rnn-success": [str(ROOT / "results/part3_rnn_success")],
         "cs324-rnn-gradients": ["--runs", str(ROOT / "results/part3_rnn_t20/runs")],
-        "cs324-results": [str(ROOT / "results/part2_cnn")],
+        "cs324-results": [str(ROOT / "results/part2_cnn_spec")],
         "cs324-report": [],
         "cs324-submission": ["--student_number", "12345678"],
         "cs324-selfcheck": [],

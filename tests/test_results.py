@@ -68,7 +68,7 @@ def test_cifar_mlp_best_reruns_from_a_clean_clone_within_one_point():
     """The README command rerun from a clean clone, same seed, lands within 1 point of `best`."""
     import pytest
 
-    folder = ROOT / "results/part1_cifar_mlp"
+    folder = ROOT / "results/archive/part1_cifar_mlp"
     if not (folder / "rerun_clean_clone/metrics.jsonl").exists():
         pytest.skip("the clean-clone rerun has not been committed yet")
     (best, best_config), (rerun, rerun_config) = chosen(folder / "best"), chosen(folder / "rerun_clean_clone")
@@ -83,7 +83,7 @@ def test_cnn_spec_run_reruns_on_the_cpu_from_a_clean_clone():
 
     import pytest
 
-    folder = ROOT / "results/part2_cnn"
+    folder = ROOT / "results/archive/part2_cnn"
     if not (folder / "spec_adam_lr1e-4_cpu_clone/metrics.jsonl").exists():
         pytest.skip("the clean-clone CPU rerun has not been committed yet")
     _, gpu_config = chosen(folder / "spec_adam_lr1e-4")
@@ -104,7 +104,7 @@ def test_committed_tta_tables_choose_on_validation():
 
     import pytest
 
-    tables = sorted((ROOT / "results/part2_cnn").glob("*/tta.json"))
+    tables = sorted((ROOT / "results/archive/part2_cnn").glob("*/tta.json"))
     if not tables:
         pytest.skip("no TTA table committed yet")
     for path in tables:

@@ -35,7 +35,9 @@ def published(results: Path) -> list:
                     f"results/{folder}, {m['n_test'][0]:,} test images",
                 ]
             )
-    for part, folder, run, name in (("Part II", "part2_cnn", "best", "ours: reduced VGG, best recipe (exploratory)"),):
+    for part, folder, run, name in (
+        ("Part II", "archive/part2_cnn", "best", "ours: reduced VGG, best recipe (archived, exploratory)"),
+    ):
         if (results / folder / run / "metrics.jsonl").exists():
             r = summarise_run(results / folder / run)
             rows.append(
@@ -67,7 +69,7 @@ def exploratory(results: Path, shown: set[str] = frozenset()) -> list[tuple[str,
     sys.modules.setdefault("manifest", manifest)  # its dataclasses look their module up there
     spec.loader.exec_module(manifest)
     out = [
-        (e.name, e.stale or "a supporting run at this commit, not a headline result")
+        (e.name, "a supporting run at this commit, not a headline result")
         for e in manifest.ENTRIES
         if not e.headline and e.name not in shown | {"benchmarks"}
     ]

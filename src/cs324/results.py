@@ -1,6 +1,6 @@
 """Figures and tables from run folders (``config.json`` + ``metrics.jsonl`` + ``confusion_test.json``).
 
-    python -m cs324.results results/part2_cnn        # every run folder inside it
+    python -m cs324.results results/part2_cnn_spec   # every run folder inside it
 
 Writes, next to the runs: ``curves_<run>.png`` (train/validation/test loss and accuracy
 against epochs), ``confusion_<run>.png``, ``compare_test_acc.png`` (all runs) and

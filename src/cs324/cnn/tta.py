@@ -1,9 +1,9 @@
 """Test-time augmentation of a trained CNN: mirror and small translations, the scheme chosen on validation.
 
     python -m cs324.cnn.tta runs/cnn_best                         # scores RUN/best.pt, writes RUN/tta.json
-    python -m cs324.cnn.tta --table results/part2_cnn             # only rebuilds results/part2_cnn/tta.md
+    python -m cs324.cnn.tta --table results/archive/part2_cnn     # only rebuilds that folder's tta.md
 
-and, beside it, the table of every ``tta.json`` in the run's parent folder (``results/part2_cnn/tta.md``),
+and, beside it, the table of every ``tta.json`` in the run's parent folder (``RUN/../tta.md``),
 or in ``--table FOLDER``: a run scored under ``runs/`` (where its checkpoints are) and copied to
 ``results/`` without them gets its row there by the second command.
 

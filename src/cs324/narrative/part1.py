@@ -85,7 +85,7 @@ def part1_cifar(results: Path) -> list[str]:
             f"its budget ends, not memorising."
         )
         out.append(text)
-    table = results / "part1_cifar_mlp/table.json"
+    table = results / "archive/part1_cifar_mlp/table.json"
     if table.exists():
         rows = {r["run"]: r for r in json.loads(table.read_text())}
         steps = [k for k in rows if k[0].isdigit() and k != "0_plain"]

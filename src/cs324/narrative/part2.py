@@ -74,7 +74,7 @@ def spec_runs(results: Path) -> list[str]:
 def exploratory_runs(results: Path) -> list[str]:
     """The exploratory optimiser and best-recipe runs (appendix A)."""
     out = []
-    explored = results / "part2_cnn/table.json"
+    explored = results / "archive/part2_cnn/table.json"
     if explored.exists():
         r = {row["run"]: row for row in json.loads(explored.read_text())}
         opts = [
