@@ -61,21 +61,23 @@ def recipe_table(module, caption: str) -> Table:
     return Table(["flag", *configs], [[f"--{k}", *(show(c[k]) for c in configs.values())] for k in keys], caption)
 
 
-def headline_runs(folder: Path, what: str) -> list:
-    """A headline folder: its per-seed table (with the mean +- std row), the first seed's curves and confusion."""
+def headline_runs(folder: Path, what: str, unit: str = "seed") -> list:
+    """A results folder of several runs (a headline's seeds, or one seed of each variant): its table (a mean
+    +- std row where the runs are seeds), the first run's curves and confusion, every run's test accuracy."""
     if not (folder / "table.md").exists():
         return []
     seeds = sorted(p.name for p in folder.iterdir() if (p / "metrics.jsonl").exists())
     blocks = [
         Para(f"{what} Command: {commands(folder)}."),
         md_table(
-            folder / "table.md", "One row per seed; test accuracy on all the test images, at the best-validation step"
+            folder / "table.md",
+            f"One row per {unit}; test accuracy on every test image, at the best-validation step",
         ),
     ]
     if seeds and (folder / f"curves_{seeds[0]}.png").exists():
         blocks.append(Figure(folder / f"curves_{seeds[0]}.png", f"{seeds[0]}: loss and accuracy against epochs", 0.85))
     if len(seeds) > 1 and (folder / "compare_test_acc.png").exists():
-        blocks.append(Figure(folder / "compare_test_acc.png", "Test accuracy of every seed against epochs", 0.6))
+        blocks.append(Figure(folder / "compare_test_acc.png", f"Test accuracy of every {unit} against epochs", 0.6))
     if seeds and (folder / f"confusion_{seeds[0]}.png").exists():
         blocks.append(Figure(folder / f"confusion_{seeds[0]}.png", f"{seeds[0]}: test confusion matrix", 0.5))
     return blocks
@@ -123,7 +125,10 @@ def part2(results: Path) -> list:
         "Task 1 builds the course's reduced VGG; Task 2 trains it with Adam and plots its accuracy and loss curves.",
         [cnn_blocks()],
         [recipe_table(cnn_train, "Reduced VGG recipes (python -m cs324.cnn.cnn_train --recipe NAME)")],
-        headline_runs(results / "part2_cnn_spec", "The spec run, one folder per seed."),
+        headline_runs(results / "part2_cnn_spec", "The spec run, one folder per seed.")
+        + headline_runs(
+            results / "part2_cnn_optimizers", "The spec run with another optimiser, seed 0, one folder each.", "run"
+        ),
         narrative.part2(results),
     )
 
