@@ -8,7 +8,9 @@ Each manifest entry marked ``headline`` has one function here that turns its fol
 
 from __future__ import annotations
 
+import argparse
 import csv
+import json
 import re
 import sys
 from pathlib import Path
@@ -16,9 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
 
-from manifest import ENTRIES  # noqa: E402
+from manifest import BY_NAME, ENTRIES  # noqa: E402
 
-from cs324.results import mean_std, run_folders, seed_summary, summarise_run  # noqa: E402
+from cs324.results import mean_std, seed_summary, summarise_run  # noqa: E402
+from cs324.runtime import read_metrics  # noqa: E402
 
 HEAD = ("task", "command", "result", "time", "hardware")
 
@@ -51,9 +54,27 @@ def compare_rows(folder: Path) -> list[tuple]:
     ]
 
 
+def finished_seeds(folder: Path) -> list[Path]:
+    """The manifest's seeds of a CIFAR headline folder, each run to its budget (else a one-line error, exit 2):
+    a run still training, or one more seed than the manifest lists, never enters the table."""
+    runs = [folder / f"seed{n}" for n in BY_NAME[folder.name].seeds]
+    for run in runs:
+        if not (run / "metrics.jsonl").exists():
+            fail(f"{run} is missing: run its command in experiments/manifest.py")
+        config, last = json.loads((run / "config.json").read_text()), read_metrics(run)[-1]
+        if config.get("epochs") is None and last["step"] != config["max_steps"]:
+            fail(f"{run} is unfinished (step {last['step']} of {config['max_steps']})")
+    return runs
+
+
+def fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def cifar_rows(task: str, command: str):
     def rows(folder: Path) -> list[tuple]:
-        m = seed_summary([summarise_run(r) for r in run_folders(folder)])
+        m = seed_summary([summarise_run(r) for r in finished_seeds(folder)])
         images = "/".join(f"{n:,}" for n in m["n_test"])
         result = f"test accuracy {mean_std(m['test_mean'], m['test_std'], m['n'])}, {images} test images"
         return [(task, f"`{command}`", result, minutes(m["wall_s"]) + " a seed", "; ".join(m["hardware"]))]
@@ -148,7 +169,8 @@ def render(results: Path = ROOT / "results") -> str:
 BLOCK = re.compile(r"(<!-- table:headline -->\n)(.*?)(<!-- /table:headline -->)", re.S)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     table = render()
     (ROOT / "results/headline.md").write_text(table)
     readme = ROOT / "README.md"

@@ -151,5 +151,8 @@ def render() -> str:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     (ROOT / "docs/experiments.md").write_text(render())
     print("wrote docs/experiments.md")

@@ -27,6 +27,28 @@ def test_readme_headline_table_is_generated_from_the_manifest():
     assert len(rows) >= len(names) and all(line.count("|") == len(headline.HEAD) + 1 for line in rows)
 
 
+def test_headline_refuses_an_unfinished_or_missing_seed(tmp_path, capsys):
+    import shutil
+
+    import pytest
+
+    headline = headline_module()
+    folder = tmp_path / "part1_cifar_mlp_best"
+    shutil.copytree(ROOT / "results/part1_cifar_mlp_best", folder, ignore=shutil.ignore_patterns("*.png", "*.pt"))
+    assert [r.name for r in headline.finished_seeds(folder)] == [
+        f"seed{n}" for n in headline.BY_NAME[folder.name].seeds
+    ]
+    metrics = folder / "seed1/metrics.jsonl"
+    metrics.write_text("".join(metrics.read_text().splitlines(keepends=True)[:3]))  # killed after two evaluations
+    with pytest.raises(SystemExit) as e:
+        headline.finished_seeds(folder)
+    assert e.value.code == 2 and "seed1 is unfinished (step 1760 of 12320)" in capsys.readouterr().err
+    shutil.rmtree(folder / "seed1")
+    with pytest.raises(SystemExit) as e:
+        headline.finished_seeds(folder)
+    assert e.value.code == 2 and "seed1 is missing" in capsys.readouterr().err
+
+
 def test_part1_comparison_meets_the_bar():
     rows = list(csv.DictReader(open(ROOT / "results/part1_compare/table.csv")))
     assert {r["strategy"] for r in rows} == {"sgd", "batch", "minibatch"}
