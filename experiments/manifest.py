@@ -111,8 +111,8 @@ ENTRIES = [
         "part3_rnn_success",
         (
             f"{SWEEP} --out results/part3_rnn_success --variants rnn_default rnn_best --lengths 5 8 10 12 15 16 17 "
-            "18 19 20 21 22 23 25 30 35 40 50 60 --seeds 0 1 2 3 4 5 6 7 8 9 --max_steps 6000 --patience 8 "
-            "--workers 2 --device cpu --until_zero",
+            "18 19 20 21 22 23 25 30 35 40 50 60 70 80 90 100 --seeds 0 1 2 3 4 5 6 7 8 9 --max_steps 6000 "
+            "--patience 8 --workers 2 --device cpu --until_zero",
         ),
         seeds=tuple(range(10)),
         derive=("python -m cs324.rnn.success results/part3_rnn_success",),

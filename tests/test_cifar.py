@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from cs324.cli import UsageError
 from cs324.cnn import cnn_train
 from cs324.cnn.cnn_model import CNN
 from cs324.data.cifar10 import CifarDataError, CifarLoader, augment_batch, load_cifar10, stratified_split
@@ -258,8 +259,17 @@ def test_recipes_are_exactly_spec_and_best_and_plain_and_best():
     assert list(cnn_train.RECIPES) == ["spec", "best"] and list(cifar_mlp.RECIPES) == ["plain", "best"]
     for module, recipes in ((cnn_train, cnn_train.RECIPES), (cifar_mlp, cifar_mlp.RECIPES)):
         for name, values in recipes.items():
-            parsed = vars(module.parse(["--recipe", name]))
-            assert all(parsed[k] == (v if k != "hidden" else [int(w) for w in v.split(",")]) for k, v in values.items())
+            parsed = module.parse(["--recipe", name])
+            assert all(getattr(parsed, k) == v for k, v in values.items())
+            assert module.config(name) == parsed  # the library's config is the command line's
+
+
+def test_a_typed_config_refuses_a_setting_it_does_not_have():
+    assert cnn_train.config("best", epochs=2).epochs == 2
+    with pytest.raises(UsageError, match="CNNConfig has no setting lerning_rate"):
+        cnn_train.config("spec", lerning_rate=1.0)
+    with pytest.raises(UsageError, match="no recipe 'fast'"):
+        cifar_mlp.config("fast")
 
 
 @pytest.mark.slow

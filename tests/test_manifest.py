@@ -10,6 +10,8 @@ import sys
 import pytest
 from conftest import ROOT
 
+from cs324.config import as_dict
+
 spec = importlib.util.spec_from_file_location("manifest", ROOT / "experiments/manifest.py")
 manifest = importlib.util.module_from_spec(spec)
 sys.modules["manifest"] = manifest  # dataclasses look their module up there
@@ -72,7 +74,7 @@ def test_sweep_rows_and_kept_runs_are_what_the_commands_make_at_head(entry):
         job = jobs[(variant, T, seed)]
         argv = [*sweep.job_argv(job), "--out", str(run), "--overwrite"]
         parser = rnn_train.build_parser()
-        parsed = vars(rnn_train.resolve(parser.parse_args(argv)))
+        parsed = as_dict(rnn_train.resolve(parser.parse_args(argv)))
         saved = json.loads((run / "config.json").read_text())
         assert same_run(saved, parsed, vars(parser.parse_args([]))) == [], run.name
 
@@ -91,8 +93,8 @@ def test_cifar_runs_are_what_the_commands_make_at_head(entry):
         out = manifest.argv_of(command)[manifest.argv_of(command).index("--out") + 1]
         for run in sorted((ROOT / out).parent.glob((ROOT / out).name + "*")):  # one folder per seed
             saved = json.loads((run / "config.json").read_text())
-            parsed = vars(trainer.parse([*argv, "--seed", str(saved["seed"])]))
-            assert same_run(saved, parsed, vars(trainer.parse([]))) == [], run.name
+            parsed = as_dict(trainer.parse([*argv, "--seed", str(saved["seed"])]))
+            assert same_run(saved, parsed, as_dict(trainer.parse([]))) == [], run.name
             assert saved["n_test"] == 10_000 and saved["n_val"] == 5_000
             if saved.get("epochs") is None:  # ran to its budget: an unfinished run is no result
                 assert read_metrics(run)[-1]["step"] == saved["max_steps"], f"{run.name} is unfinished"

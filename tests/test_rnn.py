@@ -244,7 +244,7 @@ def test_bad_flags(args, tmp_path, capsys):
 
 
 def test_curriculum_schedule_is_a_pure_function_of_the_step():
-    from cs324.rnn.train import curriculum_lengths, stage_at
+    from cs324.rnn.curriculum import curriculum_lengths, stage_at
 
     assert curriculum_lengths(30, 10) == [10, 15, 20, 25, 30]
     assert curriculum_lengths(30, 0) == [30] and curriculum_lengths(12, 10) == [10, 12]
@@ -254,7 +254,7 @@ def test_curriculum_schedule_is_a_pure_function_of_the_step():
 
 
 def test_mixed_curriculum_sampling_revisits_earlier_stages_half_the_time():
-    from cs324.rnn.train import batch_stage, stage_at
+    from cs324.rnn.curriculum import batch_stage, stage_at
 
     max_steps, n = 2000, 5
     plain = [batch_stage(s, max_steps, n, False, 0) for s in range(max_steps)]

@@ -279,12 +279,10 @@ def test_compile_flag_runs_the_compiled_model_where_torch_compile_works(tmp_path
 def test_ema_is_what_evaluation_scores_and_best_pt_holds(tmp_path):
     """One weight, gradient 1, SGD lr 1: w_k = w_0 - k. The average follows AveragedModel's rule (its first
     update copies w_1, then e_k = d e_(k-1) + (1 - d) w_k), every evaluation sees it, best.pt keeps it."""
-    import argparse
-
     from cs324.loop import fit
-    from cs324.runtime import start_session
+    from cs324.runtime import RuntimeConfig, start_session
 
-    args = argparse.Namespace(device="cpu", seed=0, out=str(tmp_path / "run"), quiet=True, ema=0.5)
+    args = RuntimeConfig(device="cpu", out=str(tmp_path / "run"), quiet=True, ema=0.5)
     session = start_session(args)
     model = torch.nn.Linear(1, 1, bias=False)
     with torch.no_grad():

@@ -1,10 +1,11 @@
 """The CIFAR-10 training run shared by the MLP (Part I Task 3) and the CNN (Part II).
 
-A trainer declares its recipes, then calls ``train_cifar(config, build_model)``: data ->
-model -> optimizer -> ``runtime.fit``. Every evaluation scores the validation split (model
-selection, ``best.pt``) and the test split (reported, never selected on); the number of
-images of each is recorded in ``config.json`` as ``n_val`` and ``n_test``. At the end the
-test confusion matrix of the final model goes to the run folder.
+A trainer declares its config (a ``CifarConfig`` with its own fields) and its recipes, then
+calls ``train_cifar(config, build_model)``: data -> model -> optimizer -> ``runtime.fit``.
+Every evaluation scores the validation split (model selection, ``best.pt``) and the test
+split (reported, never selected on); the number of images of each is recorded in
+``config.json`` as ``n_val`` and ``n_test``. At the end the test confusion matrix of the
+final model goes to the run folder.
 """
 
 from __future__ import annotations
@@ -13,72 +14,85 @@ import argparse
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import torch.nn as nn
 
 from cs324.cli import ArgumentParser, fraction, int_in, nonnegative_float, nonnegative_int, positive_float, positive_int
+from cs324.config import as_dict, option, parser_for, typed
 from cs324.data.cifar10 import AUGMENTS, CifarDataError, CifarLoader, load_cifar10
 from cs324.evaluation import evaluate_splits, score_scheme, view_logits, views_of
 from cs324.loop import FitResult, fit
 from cs324.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_scheduler
 from cs324.runfolder import atomic_write_text
-from cs324.runtime import Session, UsageError, budget, cleanup, prepare_model, start_session
+from cs324.runtime import RuntimeConfig, Session, UsageError, budget, cleanup, prepare_model, start_session
 
 DRY_RUN_IMAGES = 100  # validation and test images scored by a --dry_run
 DRY_RUN_BATCH = 16  # at most this many images a step under --dry_run: the pipeline is checked, not the speed
 
 
-def add_cifar_args(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("CIFAR-10 data and training recipe")
-    g.add_argument(
-        "--data_dir",
-        default=None,
-        help="folder with cifar10.npz or cifar-10-batches-py/ (default: $CIFAR10_DIR, else ./data)",
+@dataclass(frozen=True)
+class CifarConfig(RuntimeConfig):
+    """CIFAR-10 data and training recipe (the defaults are the course skeleton's)"""
+
+    data_dir: str | None = option(
+        None, "folder with cifar10.npz or cifar-10-batches-py/ (default: $CIFAR10_DIR, else ./data)"
     )
-    g.add_argument("--download", action="store_true", help="fetch the official release via torchvision")
-    g.add_argument("--val_size", type=nonnegative_int, default=5000, help="validation images carved from training")
-    g.add_argument("--learning_rate", type=positive_float, default=1e-4, help="peak learning rate")
-    g.add_argument("--max_steps", type=positive_int, default=5000, help="mini-batch steps")
-    g.add_argument(
-        "--epochs", type=positive_float, default=None, help="train this many epochs instead (overrides --max_steps)"
-    )
-    g.add_argument("--batch_size", type=positive_int, default=32)
-    g.add_argument("--eval_freq", type=positive_int, default=500, help="evaluate val and test every N steps")
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    g.add_argument("--momentum", type=fraction, default=0.9, help="SGD and RMSprop momentum (default: 0.9)")
-    g.add_argument("--nesterov", action="store_true", help="Nesterov momentum for SGD")
-    g.add_argument("--weight_decay", type=nonnegative_float, default=0.0)
-    g.add_argument(
-        "--lr_schedule",
+    download: bool = option(False, "fetch the official release via torchvision", action="store_true")
+    val_size: int = option(5000, "validation images carved from training", type=nonnegative_int)
+    learning_rate: float = option(1e-4, "peak learning rate", type=positive_float)
+    max_steps: int = option(5000, "mini-batch steps", type=positive_int)
+    epochs: float | None = option(None, "train this many epochs instead (overrides --max_steps)", type=positive_float)
+    batch_size: int = option(32, None, type=positive_int)
+    eval_freq: int = option(500, "evaluate val and test every N steps", type=positive_int)
+    optimizer: str = option("adam", None, choices=OPTIMIZERS)
+    momentum: float = option(0.9, "SGD and RMSprop momentum (default: 0.9)", type=fraction)
+    nesterov: bool = option(False, "Nesterov momentum for SGD", action="store_true")
+    weight_decay: float = option(0.0, None, type=nonnegative_float)
+    lr_schedule: str = option(
+        "constant",
+        "learning rate over the steps; onecycle: linear warm-up then linear decay to 0 (default: constant)",
         choices=SCHEDULES,
-        default="constant",
-        help="learning rate over the steps; onecycle: linear warm-up then linear decay to 0 (default: constant)",
     )
-    g.add_argument("--warmup", type=fraction, default=0.2, help="onecycle warm-up fraction (default: 0.2)")
-    g.add_argument("--label_smoothing", type=fraction, default=0.0)
-    g.add_argument("--augment", choices=AUGMENTS, default="none")
-    g.add_argument(
-        "--crop_pad",
+    warmup: float = option(0.2, "onecycle warm-up fraction (default: 0.2)", type=fraction)
+    label_smoothing: float = option(0.0, None, type=fraction)
+    augment: str = option("none", None, choices=AUGMENTS)
+    crop_pad: int = option(
+        4,
+        "random crop: pixels of zero padding on each side, i.e. shifts of up to N px (default: 4)",
         type=int_in(0, 31),
-        default=4,
-        help="random crop: pixels of zero padding on each side, i.e. shifts of up to N px (default: 4)",
     )
-    g.add_argument(
-        "--tta",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="average logits over the image and its mirror at eval",
+    tta: bool = option(
+        False, "average logits over the image and its mirror at eval", action=argparse.BooleanOptionalAction
     )
 
 
-def parse_with_recipe(
-    build_parser: Callable[[str], argparse.ArgumentParser], recipes: dict, default: str, argv: list[str] | None
-) -> argparse.Namespace:
+C = TypeVar("C", bound=CifarConfig)
+
+
+def recipe_config(cls: type[C], recipes: dict[str, dict], name: str, **overrides) -> C:
+    """Recipe ``name`` as a typed config: the class's defaults, then the recipe's values, then ``overrides``.
+
+    Its run folder is ``runs/<trainer>_<recipe>``; the trainer names its prefix in ``cls.RUNS``."""
+    if name not in recipes:
+        raise UsageError(f"no recipe {name!r}; the recipes are {', '.join(recipes)}")
+    return typed(cls, None, **({"recipe": name, "out": f"{cls.RUNS}_{name}"} | recipes[name] | overrides))
+
+
+def recipe_parser(cls: type[CifarConfig], recipes: dict[str, dict], name: str, description: str):
+    """The trainer's flags, with recipe ``name``'s values as their defaults."""
+    parser = parser_for(cls, description)
+    parser.set_defaults(**as_dict(recipe_config(cls, recipes, name)))
+    return parser
+
+
+def parse_with_recipe(cls: type[C], recipes: dict[str, dict], argv: list[str] | None, description: str) -> C:
     """Parse ``--recipe`` first, then every flag with that recipe's values as defaults."""
     first = ArgumentParser(add_help=False)
-    first.add_argument("--recipe", choices=list(recipes), default=default)
+    first.add_argument("--recipe", choices=list(recipes), default=cls.recipe)
     known, _ = first.parse_known_args(argv)
-    return build_parser(known.recipe).parse_args(argv)
+    return typed(cls, recipe_parser(cls, recipes, known.recipe, description).parse_args(argv))
 
 
 def report(result: FitResult) -> None:
@@ -90,9 +104,7 @@ def report(result: FitResult) -> None:
     print(f"final: step {last['step']} test_acc {last['test_acc']:.4f} ({last['n_test']:,} images){best}")
 
 
-def train_cifar(
-    config: argparse.Namespace, build_model: Callable[[], nn.Module], *, channels_last: bool = False
-) -> FitResult:
+def train_cifar(config: CifarConfig, build_model: Callable[[], nn.Module], *, channels_last: bool = False) -> FitResult:
     """Load the data, build the model, train it per ``config`` through the runtime, write the confusion matrix.
 
     The model is built only after the session has seeded every generator, so ``--seed`` fixes the

@@ -19,6 +19,7 @@ import torch
 
 from cs324 import narrative
 from cs324.cli import ArgumentParser, add_dry_run, cli, existing_dir, output_dir
+from cs324.config import as_dict
 from cs324.document import ROOT, Figure, Heading, Para, Table, md_table, portable, to_html, to_pdf
 from cs324.report_appendix import appendix_exploratory, appendix_speed, commands, published
 from cs324.report_models import TRACE_NOTE, cifar_mlp_blocks, cnn_blocks, recurrent_blocks, toy_mlp_blocks
@@ -53,7 +54,7 @@ def part_blocks(number: int, title: str, task: str, models: list, recipe: list, 
 
 def recipe_table(module, caption: str) -> Table:
     """The recipes of a trainer side by side: every flag any recipe sets, with its value in each (from the code)."""
-    configs = {name: vars(module.parse(["--recipe", name])) for name in module.RECIPES}
+    configs = {name: as_dict(module.config(name)) for name in module.RECIPES}
     keys = sorted({k for r in module.RECIPES.values() for k in r} - {"hidden"}) + ["hidden"] * any(
         "hidden" in r for r in module.RECIPES.values()
     )

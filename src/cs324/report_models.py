@@ -82,8 +82,7 @@ def cifar_mlp_blocks() -> tuple[list, list]:
     from cs324.mlp.cifar_mlp import RECIPES, CifarMLP
 
     best = RECIPES["best"]
-    hidden = [int(w) for w in best["hidden"].split(",")]
-    model = CifarMLP(hidden, norm=best["norm"], activation=best["activation"], dropout=best["dropout"])
+    model = CifarMLP(best["hidden"], norm=best["norm"], activation=best["activation"], dropout=best["dropout"])
     return image_model_blocks("CIFAR-10 MLP, best recipe", model, "", 8)
 
 

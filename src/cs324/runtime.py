@@ -1,8 +1,10 @@
 """The session every PyTorch trainer starts: device, seed, run folder, bf16 autocast, ``torchrun`` ranks.
 
-    parser = ArgumentParser(); add_runtime_args(parser, out="runs/mlp")
-    args = parser.parse_args()
-    session = start_session(args)                 # config.json gets every flag and ENV_KEYS
+    @dataclass(frozen=True)
+    class MyConfig(RuntimeConfig):                # the trainer's own fields, then these flags
+        out: str = out_option("runs/mine")
+    config = typed(MyConfig, parser_for(MyConfig).parse_args())
+    session = start_session(config)               # config.json gets every field and ENV_KEYS
     model = prepare_model(session, build_model())
     result = fit(session, model, optimizer, get_batch, loss_fn, evaluate, max_steps=.., eval_freq=..)  # cs324.loop
 
@@ -31,7 +33,8 @@ import torch.nn as nn
 
 import cs324
 from cs324 import runfolder
-from cs324.cli import TrainingError, UsageError, add_dry_run, cli, decay, nonnegative_int, seed
+from cs324.cli import TrainingError, UsageError, cli, decay, nonnegative_int, seed
+from cs324.config import as_dict, option
 from cs324.runfolder import load_checkpoint, read_metrics, save_checkpoint
 
 __all__ = ["TrainingError", "UsageError", "cli", "load_checkpoint", "read_metrics", "save_checkpoint"]
@@ -65,46 +68,45 @@ ENV_KEYS = (
 DRY_RUN_STEPS = 4  # --dry_run: this many steps, an evaluation every other one
 
 
-def add_runtime_args(parser: argparse.ArgumentParser, *, out: str) -> None:
-    """The flags every trainer shares, documented once in the README."""
-    g = parser.add_argument_group("runtime")
-    g.add_argument(
-        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto picks CUDA when present (default: auto)"
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """runtime: where and how a run trains, shared by every PyTorch trainer (the README documents them once)"""
+
+    device: str = option("auto", "auto picks CUDA when present (default: auto)", choices=["auto", "cpu", "cuda"])
+    seed: int = option(0, "seed of weights, data order, dropout (default: 0)", type=seed)
+    out: str = option("runs/run", "run folder", metavar="DIR")  # each trainer sets its own default
+    resume: bool = option(False, "continue from DIR/last.pt", action="store_true")
+    overwrite: bool = option(False, "start afresh even if DIR already holds a checkpoint", action="store_true")
+    ckpt_every: int = option(
+        0, "write last.pt every N steps; 0: at every evaluation (default: 0)", type=nonnegative_int, metavar="N"
     )
-    g.add_argument("--seed", type=seed, default=0, help="seed of weights, data order, dropout (default: 0)")
-    g.add_argument("--out", default=out, metavar="DIR", help=f"run folder (default: {out})")
-    g.add_argument("--resume", action="store_true", help="continue from DIR/last.pt")
-    g.add_argument("--overwrite", action="store_true", help="start afresh even if DIR already holds a checkpoint")
-    g.add_argument(
-        "--ckpt_every",
-        type=nonnegative_int,
-        default=0,
-        metavar="N",
-        help="write last.pt every N steps; 0: at every evaluation (default: 0)",
-    )
-    g.add_argument("--quiet", action="store_true", help="no progress bar or per-eval lines")
-    add_dry_run(g, f"{DRY_RUN_STEPS} steps, a small evaluation: the whole pipeline checked")
-    g.add_argument(
-        "--amp",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="bf16 autocast (CUDA, or CPUs with native bf16)",
-    )
-    g.add_argument("--compile", action="store_true", help="try torch.compile; falls back with a notice")
-    g.add_argument(
-        "--tensorboard",
+    quiet: bool = option(False, "no progress bar or per-eval lines", action="store_true")
+    dry_run: bool = option(
+        False,
+        f"dry run, seconds: {DRY_RUN_STEPS} steps, a small evaluation: the whole pipeline checked",
+        aliases=("--dry-run",),
         action="store_true",
-        help="also write TensorBoard event files beside metrics.jsonl (tensorboard --logdir runs)",
     )
-    g.add_argument(
-        "--ema",
-        type=decay,
-        default=0.0,
-        metavar="DECAY",
-        help="score (and keep as best.pt) an exponential moving average of the weights, this decay per step; "
+    amp: bool = option(False, "bf16 autocast (CUDA, or CPUs with native bf16)", action=argparse.BooleanOptionalAction)
+    compile: bool = option(False, "try torch.compile; falls back with a notice", action="store_true")
+    tensorboard: bool = option(
+        False,
+        "also write TensorBoard event files beside metrics.jsonl (tensorboard --logdir runs)",
+        action="store_true",
+    )
+    ema: float = option(
+        0.0,
+        "score (and keep as best.pt) an exponential moving average of the weights, this decay per step; "
         "0.999 averages over roughly the last 1,000 steps (default: 0 = off). Under a schedule that anneals the "
         "rate to 0 the average can end below the weights (docs/experiments.md)",
+        type=decay,
+        metavar="DECAY",
     )
+
+
+def out_option(default: str):
+    """The ``--out`` field of a trainer's config, with the trainer's own default folder."""
+    return option(default, f"run folder (default: {default})", metavar="DIR")
 
 
 # --------------------------------------------------------------------------- session
@@ -212,7 +214,7 @@ def budget(max_steps: int, eval_freq: int, dry_run: bool) -> tuple[int, int]:
     return max_steps, eval_freq
 
 
-def start_session(args: argparse.Namespace, config: dict | None = None) -> Session:
+def start_session(args: RuntimeConfig, config: dict | None = None) -> Session:
     """Resolve device, distributed rank, seed and run folder; write ``config.json``."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -226,29 +228,29 @@ def start_session(args: argparse.Namespace, config: dict | None = None) -> Sessi
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if cuda else "gloo")
 
-    amp = bool(getattr(args, "amp", False))
+    amp = args.amp
     if amp and not bf16_native(device):
         if rank == 0:
             print("notice: this CPU lacks native bf16; --amp is ignored", file=sys.stderr)
         amp = False
 
     out = Path(args.out) if args.out else None
-    resume = bool(getattr(args, "resume", False))
-    config = dict(config if config is not None else vars(args)) | environment(device, world_size, amp)
+    resume = args.resume
+    config = dict(config if config is not None else as_dict(args)) | environment(device, world_size, amp)
     if out is not None and rank == 0:
-        runfolder.prepare(out, resume=resume, overwrite=bool(getattr(args, "overwrite", False)))
+        runfolder.prepare(out, resume=resume, overwrite=args.overwrite)
     seed_everything(args.seed)
     return Session(
         device=device,
         seed=args.seed,
         out=out,
         resume=resume,
-        quiet=bool(getattr(args, "quiet", False)),
+        quiet=args.quiet,
         amp=amp,
-        compile=bool(getattr(args, "compile", False)),
-        ckpt_every=int(getattr(args, "ckpt_every", 0)),
-        tensorboard=bool(getattr(args, "tensorboard", False)),
-        ema=float(getattr(args, "ema", 0.0)),
+        compile=args.compile,
+        ckpt_every=args.ckpt_every,
+        tensorboard=args.tensorboard,
+        ema=args.ema,
         rank=rank,
         world_size=world_size,
         config=config,

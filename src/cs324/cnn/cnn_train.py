@@ -12,11 +12,14 @@ validation split (5,000 training images, stratified) selects ``best.pt``.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from typing import ClassVar
 
-from cs324.cifar import add_cifar_args, parse_with_recipe, report, train_cifar
-from cs324.cli import ArgumentParser
+from cs324.cifar import CifarConfig, parse_with_recipe, recipe_config, recipe_parser, report, train_cifar
 from cs324.cnn.cnn_model import CNN
-from cs324.runtime import add_runtime_args, cli
+from cs324.config import option
+from cs324.loop import FitResult
+from cs324.runtime import cli
 
 # The recipes: every flag a recipe sets, with why. Flags given on the command line override them.
 RECIPES = {
@@ -41,35 +44,43 @@ RECIPES = {
 }
 
 
-def build_parser(recipe: str = "spec") -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--recipe",
-        choices=list(RECIPES),
-        default="spec",
-        help="defaults to start from; explicit flags override them (default: spec)",
+@dataclass(frozen=True)
+class CNNConfig(CifarConfig):
+    """Part II: the reduced VGG"""
+
+    RUNS: ClassVar[str] = "runs/cnn"  # a recipe's run folder: runs/cnn_<recipe>
+    recipe: str = option(
+        "spec", "defaults to start from; explicit flags override them (default: spec)", choices=list(RECIPES)
     )
-    parser.add_argument(
-        "--channels_last",
+    channels_last: bool = option(
+        True,
+        "channels-last memory layout, the convolutions' fast path on CPU (default: on)",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="channels-last memory layout, the convolutions' fast path on CPU (default: on)",
     )
-    add_cifar_args(parser)
-    add_runtime_args(parser, out=f"runs/cnn_{recipe}")
-    parser.set_defaults(**RECIPES[recipe])
-    return parser
+    out: str = option("runs/cnn_spec", "run folder (default: runs/cnn_<recipe>)", metavar="DIR")
 
 
-def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    return parse_with_recipe(build_parser, RECIPES, "spec", argv)
+def config(recipe: str = "spec", **overrides) -> CNNConfig:
+    """The library's way in: ``train(config("best", epochs=10))``."""
+    return recipe_config(CNNConfig, RECIPES, recipe, **overrides)
+
+
+def build_parser(recipe: str = "spec") -> argparse.ArgumentParser:
+    return recipe_parser(CNNConfig, RECIPES, recipe, __doc__.splitlines()[0])
+
+
+def parse(argv: list[str] | None = None) -> CNNConfig:
+    return parse_with_recipe(CNNConfig, RECIPES, argv, __doc__.splitlines()[0])
+
+
+def train(config: CNNConfig) -> FitResult:
+    """Train the reduced VGG per ``config``; the run folder is ``config.out``."""
+    return train_cifar(config, lambda: CNN(3, 10), channels_last=config.channels_last)
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
-    config = parse(argv)
-    result = train_cifar(config, lambda: CNN(3, 10), channels_last=config.channels_last)
-    report(result)
+    report(train(parse(argv)))
 
 
 if __name__ == "__main__":

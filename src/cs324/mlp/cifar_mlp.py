@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
 
-from cs324.cifar import add_cifar_args, parse_with_recipe, report, train_cifar
-from cs324.cli import ArgumentParser, fraction, hidden_units
+from cs324.cifar import CifarConfig, parse_with_recipe, recipe_config, recipe_parser, report, train_cifar
+from cs324.cli import fraction, hidden_units
+from cs324.config import option
+from cs324.loop import FitResult
 from cs324.mlp.common import check_mlp_size
-from cs324.runtime import add_runtime_args, cli
+from cs324.runtime import cli
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
 NORMS = {"none": None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
@@ -62,7 +66,7 @@ class CifarMLP(nn.Module):
 RECIPES = {
     # The skeleton-style MLP of the published baselines: two ReLU layers, plain SGD, no augmentation.
     "plain": dict(
-        hidden="512,512",
+        hidden=[512, 512],
         norm="none",
         activation="relu",
         dropout=0.0,
@@ -75,7 +79,7 @@ RECIPES = {
         augment="none",
     ),
     "best": dict(
-        hidden="2048,2048,2048",  # wider and deeper than plain; the width the 60-minute CPU budget allows
+        hidden=[2048, 2048, 2048],  # wider and deeper than plain; the width the 60-minute CPU budget allows
         norm="batch",  # batch norm before each activation (no bias in the Linear before it)
         activation="gelu",
         dropout=0.2,  # a wide MLP over-fits CIFAR-10 within a few epochs without it
@@ -95,33 +99,44 @@ RECIPES = {
 }
 
 
+@dataclass(frozen=True)
+class CifarMLPConfig(CifarConfig):
+    """Part I Task 3: the MLP (its recipe sets every field below)"""
+
+    RUNS: ClassVar[str] = "runs/cifar_mlp"  # a recipe's run folder: runs/cifar_mlp_<recipe>
+    recipe: str = option(
+        "best", "defaults to start from; explicit flags override them (default: best)", choices=list(RECIPES)
+    )
+    hidden: list[int] | None = option(None, "hidden widths", type=hidden_units, metavar="W1,W2,..")
+    norm: str | None = option(None, None, choices=list(NORMS))
+    activation: str | None = option(None, None, choices=list(ACTIVATIONS))
+    dropout: float | None = option(None, None, type=fraction)
+    out: str = option("runs/cifar_mlp_best", "run folder (default: runs/cifar_mlp_<recipe>)", metavar="DIR")
+
+
+def config(recipe: str = "best", **overrides) -> CifarMLPConfig:
+    """The library's way in: ``train(config("plain", epochs=2))``."""
+    return recipe_config(CifarMLPConfig, RECIPES, recipe, **overrides)
+
+
 def build_parser(recipe: str = "best") -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", choices=list(RECIPES), default="best")
-    parser.add_argument("--hidden", type=hidden_units, metavar="W1,W2,..", help="hidden widths")
-    parser.add_argument("--norm", choices=list(NORMS))
-    parser.add_argument("--activation", choices=list(ACTIVATIONS))
-    parser.add_argument("--dropout", type=fraction)
-    add_cifar_args(parser)
-    add_runtime_args(parser, out=f"runs/cifar_mlp_{recipe}")
-    defaults = dict(RECIPES[recipe])
-    defaults["hidden"] = hidden_units(defaults["hidden"])
-    parser.set_defaults(**defaults)
-    return parser
+    return recipe_parser(CifarMLPConfig, RECIPES, recipe, __doc__.splitlines()[0])
 
 
-def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    return parse_with_recipe(build_parser, RECIPES, "best", argv)
+def parse(argv: list[str] | None = None) -> CifarMLPConfig:
+    return parse_with_recipe(CifarMLPConfig, RECIPES, argv, __doc__.splitlines()[0])
+
+
+def train(config: CifarMLPConfig) -> FitResult:
+    """Train the MLP per ``config``; the run folder is ``config.out``."""
+    check_mlp_size([3 * 32 * 32, *config.hidden, 10], batch=config.batch_size, bytes_per_value=4)
+    model = lambda: CifarMLP(config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout)
+    return train_cifar(config, model)
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
-    config = parse(argv)
-    check_mlp_size([3 * 32 * 32, *config.hidden, 10], batch=config.batch_size, bytes_per_value=4)
-    result = train_cifar(
-        config, lambda: CifarMLP(config.hidden, norm=config.norm, activation=config.activation, dropout=config.dropout)
-    )
-    report(result)
+    report(train(parse(argv)))
 
 
 if __name__ == "__main__":

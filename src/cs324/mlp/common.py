@@ -1,59 +1,33 @@
-"""What the NumPy and PyTorch MLP trainers share: flags, defaults and the eval schedule."""
+"""What the NumPy and PyTorch MLP trainers share: their flags and defaults, the eval schedule, a size check."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 from cs324.cli import check_memory, hidden_units, nonnegative_float, nonnegative_int, positive_float, positive_int, seed
+from cs324.config import option
 from cs324.data.toy import TOY_DATASETS
 
-# Defaults of the course skeletons, in one visible block.
-DNN_HIDDEN_UNITS_DEFAULT = "20"
-LEARNING_RATE_DEFAULT = 1e-2
-MAX_STEPS_DEFAULT = 1500
-EVAL_FREQ_DEFAULT = 10
-BATCH_SIZE_DEFAULT = 32
 
+@dataclass(frozen=True)
+class ToyMLPConfig:
+    """the course skeleton's MLP flags and defaults, and the toy data set"""
 
-def add_mlp_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dnn_hidden_units",
-        type=hidden_units,
-        default=DNN_HIDDEN_UNITS_DEFAULT,
-        metavar="W1,W2,..",
-        help="comma-separated hidden widths (default: 20)",
+    dnn_hidden_units: list[int] = option(
+        [20], "comma-separated hidden widths (default: 20)", type=hidden_units, metavar="W1,W2,.."
     )
-    parser.add_argument(
-        "--learning_rate", type=positive_float, default=LEARNING_RATE_DEFAULT, help="learning rate (default: 1e-2)"
+    learning_rate: float = option(1e-2, "learning rate (default: 1e-2)", type=positive_float)
+    max_steps: int = option(1500, "number of parameter updates (default: 1500)", type=positive_int)
+    eval_freq: int = option(10, "evaluate the whole test set every N steps (default: 10)", type=positive_int)
+    batch_size: int = option(
+        32, "1: SGD, 0 or >= training size: full batch, else mini-batch (default: 32)", type=nonnegative_int
     )
-    parser.add_argument(
-        "--max_steps", type=positive_int, default=MAX_STEPS_DEFAULT, help="number of parameter updates (default: 1500)"
+    dataset: str = option(
+        "moons", "scikit-learn data set, 1,000 points, 80/20 split (default: moons)", choices=sorted(TOY_DATASETS)
     )
-    parser.add_argument(
-        "--eval_freq",
-        type=positive_int,
-        default=EVAL_FREQ_DEFAULT,
-        help="evaluate the whole test set every N steps (default: 10)",
-    )
-    parser.add_argument(
-        "--batch_size",
-        type=nonnegative_int,
-        default=BATCH_SIZE_DEFAULT,
-        help="1: SGD, 0 or >= training size: full batch, else mini-batch (default: 32)",
-    )
-    parser.add_argument(
-        "--dataset",
-        choices=sorted(TOY_DATASETS),
-        default="moons",
-        help="scikit-learn data set, 1,000 points, 80/20 split (default: moons)",
-    )
-    parser.add_argument(
-        "--noise", type=nonnegative_float, default=None, help="generator noise (default: per data set; moons 0.2)"
-    )
-    parser.add_argument("--data_seed", type=seed, default=42, help="seed of the data set and split (default: 42)")
-    parser.add_argument(
-        "--dtype", choices=["float64", "float32"], default="float64", help="floating-point precision (default: float64)"
-    )
+    noise: float | None = option(None, "generator noise (default: per data set; moons 0.2)", type=nonnegative_float)
+    data_seed: int = option(42, "seed of the data set and split (default: 42)", type=seed)
+    dtype: str = option("float64", "floating-point precision (default: float64)", choices=["float64", "float32"])
 
 
 def is_eval_step(step: int, eval_freq: int, max_steps: int) -> bool:

@@ -12,48 +12,49 @@ from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from cs324.cli import ArgumentParser
+from cs324.config import option, parser_for, typed
 from cs324.data.batches import batch_indices
 from cs324.data.toy import ToyData, make_toy
 from cs324.loop import FitResult, fit
 from cs324.metrics import accuracy
-from cs324.mlp.common import add_mlp_args, check_mlp_size
+from cs324.mlp.common import ToyMLPConfig, check_mlp_size
 from cs324.mlp.pytorch_mlp import MLP
 from cs324.optim import build_optimizer
-from cs324.runtime import UsageError, add_runtime_args, budget, cleanup, cli, start_session
+from cs324.runtime import RuntimeConfig, UsageError, budget, cleanup, cli, out_option, start_session
 
-__all__ = ["accuracy", "build_parser", "main", "train"]
+__all__ = ["TorchMLPConfig", "accuracy", "build_parser", "main", "train"]
+
+
+@dataclass(frozen=True)
+class TorchMLPConfig(ToyMLPConfig, RuntimeConfig):
+    """Part I Task 1: the PyTorch MLP"""
+
+    optimizer: str = option("sgd", "plain SGD (as the NumPy MLP) or Adam (default: sgd)", choices=["sgd", "adam"])
+    out: str = out_option("runs/pytorch_mlp")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    add_mlp_args(parser)
-    parser.add_argument(
-        "--optimizer",
-        choices=["sgd", "adam"],
-        default="sgd",
-        help="plain SGD (as the NumPy MLP) or Adam (default: sgd)",
-    )
-    add_runtime_args(parser, out="runs/pytorch_mlp")
-    return parser
+    return parser_for(TorchMLPConfig, __doc__.splitlines()[0])
 
 
 def train(
-    config: argparse.Namespace | None = None,
+    config: TorchMLPConfig | argparse.Namespace | None = None,
     *,
     model: MLP | None = None,
     data: ToyData | None = None,
 ) -> tuple[MLP, FitResult]:
-    """Train per ``config`` (the CLI defaults when None); returns the model and metrics.
+    """Train per ``config`` (a ``TorchMLPConfig``, or parsed flags; the defaults when None); returns the model
+    and metrics.
 
     ``model`` (e.g. ``MLP.from_numpy(...)``) and ``data`` override the ones the config
     would build; ``--out ""`` writes no files.
     """
-    config = config if config is not None else build_parser().parse_args([])
+    config = typed(TorchMLPConfig, config)
     if data is None:
         try:
             data = make_toy(config.dataset, noise=config.noise, seed=config.data_seed)

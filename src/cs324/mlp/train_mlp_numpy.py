@@ -22,11 +22,12 @@ import numpy as np
 
 import cs324
 from cs324 import runfolder
-from cs324.cli import ArgumentParser, UsageError, add_dry_run, cli, seed
+from cs324.cli import UsageError, cli, seed
+from cs324.config import as_dict, option, parser_for, typed
 from cs324.data.batches import batch_indices
 from cs324.data.toy import ToyData, make_toy, one_hot
 from cs324.metrics import accuracy
-from cs324.mlp.common import add_mlp_args, check_mlp_size, is_eval_step
+from cs324.mlp.common import ToyMLPConfig, check_mlp_size, is_eval_step
 from cs324.mlp.mlp_numpy import MLP
 from cs324.mlp.modules import CrossEntropy
 from cs324.runtime import budget
@@ -86,53 +87,63 @@ def train(
     return history
 
 
+@dataclass(frozen=True)
+class NumpyMLPConfig(ToyMLPConfig):
+    """Part I Task 2: the NumPy MLP (no PyTorch runtime: a run takes seconds, so no checkpoints)"""
+
+    seed: int = option(0, "seed of weights and batch order (default: 0)", type=seed)
+    quiet: bool = option(False, "print only the final line", action="store_true")
+    out: str = option("runs/numpy_mlp", "run folder; '' writes none", metavar="DIR")
+    overwrite: bool = option(False, "replace a run already in DIR", action="store_true")
+    dry_run: bool = option(False, "dry run, seconds: 4 steps", aliases=("--dry-run",), action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    add_mlp_args(parser)
-    parser.add_argument("--seed", type=seed, default=0, help="seed of weights and batch order (default: 0)")
-    parser.add_argument("--quiet", action="store_true", help="print only the final line")
-    parser.add_argument("--out", default="runs/numpy_mlp", metavar="DIR", help="run folder; '' writes none")
-    parser.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
-    add_dry_run(parser, "4 steps")
-    return parser
+    return parser_for(NumpyMLPConfig, __doc__.splitlines()[0])
 
 
-def write_run(out: Path, args: argparse.Namespace, history: History) -> None:
+def write_run(out: Path, config: NumpyMLPConfig, history: History) -> None:
     """``config.json`` (every flag, where it ran) and ``metrics.jsonl``, as the PyTorch trainers write them."""
     runfolder.prepare(out, resume=False, overwrite=True)
-    if (out / "metrics.jsonl").exists() and not args.overwrite:
+    if (out / "metrics.jsonl").exists() and not config.overwrite:
         runfolder.release(out)
         raise UsageError(f"{out} already holds a run; pass --overwrite to replace it")
     env = {"cs324_version": cs324.__version__, "numpy_version": np.__version__, "python": platform.python_version()}
-    runfolder.start_fresh(out, vars(args) | env)
+    runfolder.start_fresh(out, as_dict(config) | env)
     runfolder.atomic_write_text(out / "metrics.jsonl", "".join(runfolder.json_line(r) for r in history.records))
     runfolder.release(out)
 
 
-@cli
-def main(argv: list[str] | None = None) -> History:
-    args = build_parser().parse_args(argv)
+def train_from_config(config: NumpyMLPConfig) -> History:
+    """The library's way in: data, model and ``train`` per ``config``; the run folder is ``config.out``."""
     try:
-        data = make_toy(args.dataset, noise=args.noise, seed=args.data_seed)
+        data = make_toy(config.dataset, noise=config.noise, seed=config.data_seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    dtype = np.float64 if args.dtype == "float64" else np.float32
-    widths = [2, *args.dnn_hidden_units, data.n_classes]
-    check_mlp_size(widths, batch=args.batch_size or data.n_train, bytes_per_value=np.dtype(dtype).itemsize)
-    model = MLP(2, args.dnn_hidden_units, data.n_classes, seed=args.seed, dtype=dtype)
-    max_steps, eval_freq = budget(args.max_steps, args.eval_freq, args.dry_run)
+    dtype = np.float64 if config.dtype == "float64" else np.float32
+    widths = [2, *config.dnn_hidden_units, data.n_classes]
+    check_mlp_size(widths, batch=config.batch_size or data.n_train, bytes_per_value=np.dtype(dtype).itemsize)
+    model = MLP(2, config.dnn_hidden_units, data.n_classes, seed=config.seed, dtype=dtype)
+    max_steps, eval_freq = budget(config.max_steps, config.eval_freq, config.dry_run)
     history = train(
         model,
         data,
-        learning_rate=args.learning_rate,
+        learning_rate=config.learning_rate,
         max_steps=max_steps,
         eval_freq=eval_freq,
-        batch_size=args.batch_size,
-        seed=args.seed,
+        batch_size=config.batch_size,
+        seed=config.seed,
     )
-    if args.out:
-        write_run(Path(args.out), args, history)
-    for record in history.records if not args.quiet else history.records[-1:]:
+    if config.out:
+        write_run(Path(config.out), config, history)
+    return history
+
+
+@cli
+def main(argv: list[str] | None = None) -> History:
+    config = typed(NumpyMLPConfig, build_parser().parse_args(argv))
+    history = train_from_config(config)
+    for record in history.records if not config.quiet else history.records[-1:]:
         print(json.dumps(record))
     return history
 

@@ -37,8 +37,13 @@ def transition_sentence(table: dict) -> str:
 
 
 def part3(results: Path) -> list[str]:
+    return [*success_paragraphs(results), *t100_paragraphs(results), *gradient_paragraphs(results)]
+
+
+def success_paragraphs(results: Path) -> list[str]:
+    """The success rate against T of both vanilla recipes, and the odd/even comparison."""
     from cs324.rnn.analysis import load_sweep
-    from cs324.rnn.success import THRESHOLD, success_table
+    from cs324.rnn.success import success_table
 
     out = []
     folder = results / "part3_rnn_success"
@@ -83,6 +88,15 @@ def part3(results: Path) -> list[str]:
                 )
         if parts:
             out.append("Odd and even lengths: " + "; ".join(parts) + ".")
+    return out
+
+
+def t100_paragraphs(results: Path) -> list[str]:
+    """Every recipe at T=100: which of them learns it on every seed."""
+    from cs324.rnn.analysis import load_sweep
+    from cs324.rnn.success import THRESHOLD
+
+    out = []
     t100 = results / "part3_rnn_t100/sweep.csv"
     if t100.exists():
         rows = load_sweep(t100.parent)
@@ -100,6 +114,12 @@ def part3(results: Path) -> list[str]:
                 f"{share('lstm')} seeds within the budget, with the mixed curriculum on "
                 f"{share('lstm_curriculum_mixed')}."
             )
+    return out
+
+
+def gradient_paragraphs(results: Path) -> list[str]:
+    """The gradient norm through time after training: why the vanilla RNN forgets the first digit."""
+    out = []
     grads = results / "part3_rnn_gradients/gradients.json"
     if grads.exists():
         g = {r["run"]: r for r in json.loads(grads.read_text())}

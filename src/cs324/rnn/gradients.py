@@ -14,7 +14,6 @@ below 1 the linear part of each step shrinks what it carries.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -23,19 +22,19 @@ import numpy as np
 import torch
 
 from cs324.cli import ArgumentParser, UsageError, add_dry_run, cli, output_dir, seed
+from cs324.config import from_record
 from cs324.rnn.analysis import grad_norms_through_time
 from cs324.rnn.dataset import PalindromeDataset, split_indices
+from cs324.rnn.train import RNNConfig, make_model
 from cs324.runfolder import atomic_write_text, load_checkpoint, read_metrics
 from cs324.runtime import seed_everything
 
 
-def rebuild(run: Path) -> tuple[argparse.Namespace, torch.nn.Module, torch.nn.Module]:
+def rebuild(run: Path) -> tuple[RNNConfig, torch.nn.Module, torch.nn.Module]:
     """The run's config, its model at initialisation (same seed, same order as the trainer) and after training."""
-    from cs324.rnn.train import make_model
-
     if not (run / "config.json").exists() or not (run / "best.pt").exists():
         raise UsageError(f"{run} holds no finished run (config.json and best.pt)")
-    config = argparse.Namespace(**json.loads((run / "config.json").read_text()))
+    config = from_record(RNNConfig, json.loads((run / "config.json").read_text()))
     seed_everything(config.seed)  # the trainer seeds, then builds the model
     initial = make_model(config)
     trained = make_model(config)

@@ -15,121 +15,89 @@ for ``--patience``). ``best.pt`` keeps the best validation checkpoint.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from cs324.cli import ArgumentParser, check_memory, nonnegative_int, positive_float, positive_int
+from cs324.cli import check_memory, nonnegative_int, positive_float, positive_int
+from cs324.config import option, parser_for, typed
 from cs324.data.batches import batch_indices, steps_per_epoch
 from cs324.loop import fit, optimizer_step
 from cs324.metrics import accuracy
 from cs324.optim import SCHEDULES, build_optimizer, build_scheduler
+from cs324.rnn.curriculum import batch_stage, curriculum_lengths, target_stage_start
 from cs324.rnn.dataset import PalindromeDataset, split_indices
 from cs324.rnn.lstm import LSTM
 from cs324.rnn.vanilla_rnn import RECURRENT_INITS, VanillaRNN
-from cs324.runtime import UsageError, add_runtime_args, budget, cleanup, cli, start_session
+from cs324.runtime import RuntimeConfig, UsageError, budget, cleanup, cli, out_option, start_session
 
 DRY_RUN_VAL = 1024  # validation palindromes scored by a --dry_run
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(description=__doc__.splitlines()[0])
+@dataclass(frozen=True)
+class RNNConfig(RuntimeConfig):
+    """Part III: the palindrome task, the model and its training"""
+
     # the course skeleton's flags and defaults
-    p.add_argument("--input_length", type=positive_int, default=19, help="T-1, digits seen (default: 19)")
-    p.add_argument("--input_dim", type=positive_int, default=1, help="1: digit values; 10 with --one_hot")
-    p.add_argument("--num_classes", type=positive_int, default=10, help="(default: 10)")
-    p.add_argument("--num_hidden", type=positive_int, default=128, help="(default: 128)")
-    p.add_argument("--batch_size", type=positive_int, default=128, help="(default: 128)")
-    p.add_argument("--learning_rate", type=positive_float, default=0.001, help="RMSprop (default: 0.001)")
-    p.add_argument("--max_epoch", type=positive_int, default=1000, help="(default: 1000)")
-    p.add_argument("--max_norm", type=positive_float, default=10.0, help="gradient-norm clip (default: 10.0)")
-    p.add_argument("--data_size", type=positive_int, default=1000000, help="palindromes drawn (default: 1000000)")
-    p.add_argument("--portion_train", type=float, default=0.8, help="share for training (default: 0.8)")
+    input_length: int = option(19, "T-1, digits seen (default: 19)", type=positive_int)
+    input_dim: int = option(1, "1: digit values; 10 with --one_hot", type=positive_int)
+    num_classes: int = option(10, "(default: 10)", type=positive_int)
+    num_hidden: int = option(128, "(default: 128)", type=positive_int)
+    batch_size: int = option(128, "(default: 128)", type=positive_int)
+    learning_rate: float = option(0.001, "RMSprop (default: 0.001)", type=positive_float)
+    max_epoch: int = option(1000, "(default: 1000)", type=positive_int)
+    max_norm: float = option(10.0, "gradient-norm clip (default: 10.0)", type=positive_float)
+    data_size: int = option(1000000, "palindromes drawn (default: 1000000)", type=positive_int)
+    portion_train: float = option(0.8, "share for training (default: 0.8)", type=float)
     # additions
-    p.add_argument("--model", choices=["rnn", "lstm"], default="rnn", help="(default: rnn)")
-    p.add_argument("--one_hot", action="store_true", help="one-hot digits (sets --input_dim 10)")
-    p.add_argument(
-        "--recurrent_init",
+    model: str = option("rnn", "(default: rnn)", choices=["rnn", "lstm"])
+    one_hot: bool = option(False, "one-hot digits (sets --input_dim 10)", action="store_true")
+    recurrent_init: str = option(
+        "default",
+        "W_hh of the vanilla RNN: nn.RNN's uniform, orthogonal or identity (default: default)",
         choices=RECURRENT_INITS,
-        default="default",
-        help="W_hh of the vanilla RNN: nn.RNN's uniform, orthogonal or identity (default: default)",
     )
-    p.add_argument(
-        "--lr_schedule",
+    lr_schedule: str = option(
+        "constant",
+        "cosine decays to 0 over the step budget; onecycle warms up over the first 20%% (default: constant)",
         choices=SCHEDULES,
-        default="constant",
-        help="cosine decays to 0 over the step budget; onecycle warms up over the first 20%% (default: constant)",
     )
-    p.add_argument("--max_steps", type=positive_int, default=None, help="step budget (default: from --max_epoch)")
-    p.add_argument(
-        "--eval_freq",
-        type=positive_int,
-        default=None,
-        help="evaluate every N steps (default: once an epoch, at most every 500 steps)",
+    max_steps: int | None = option(None, "step budget (default: from --max_epoch)", type=positive_int)
+    eval_freq: int | None = option(
+        None, "evaluate every N steps (default: once an epoch, at most every 500 steps)", type=positive_int
     )
-    p.add_argument(
-        "--hold",
-        type=positive_int,
-        default=3,
-        help="stop once validation accuracy is 100%% for N evaluations in a row (default: 3)",
+    hold: int = option(
+        3, "stop once validation accuracy is 100%% for N evaluations in a row (default: 3)", type=positive_int
     )
-    p.add_argument(
-        "--patience",
-        type=nonnegative_int,
-        default=0,
-        help="stop after N evaluations without a better validation accuracy (with --curriculum, counted on the "
+    patience: int = option(
+        0,
+        "stop after N evaluations without a better validation accuracy (with --curriculum, counted on the "
         "target length only); 0: never (default: 0)",
-    )
-    p.add_argument(
-        "--curriculum",
         type=nonnegative_int,
-        default=0,
-        metavar="T0",
-        help="train first on palindromes of length T0, then T0+5, ... up to the target, the shorter lengths "
-        "sharing the first half of the step budget equally (validation always at the target length; 0: off)",
     )
-    p.add_argument(
-        "--curriculum_sampling",
-        choices=["stage", "mixed"],
-        default="stage",
-        help="stage: every batch at the current stage's length; mixed: half the batches at it, the others at an "
+    curriculum: int = option(
+        0,
+        "train first on palindromes of length T0, then T0+5, ... up to the target, the shorter lengths "
+        "sharing the first half of the step budget equally (validation always at the target length; 0: off)",
+        type=nonnegative_int,
+        metavar="T0",
+    )
+    curriculum_sampling: str = option(
+        "stage",
+        "stage: every batch at the current stage's length; mixed: half the batches at it, the others at an "
         "earlier stage's length drawn at random, so that what shorter stages taught keeps being trained "
         "(default: stage)",
+        choices=["stage", "mixed"],
     )
-    add_runtime_args(p, out="runs/rnn")
-    return p
+    out: str = out_option("runs/rnn")
 
 
-def curriculum_lengths(target_T: int, first_T: int, step: int = 5) -> list[int]:
-    """The palindrome lengths trained on, shortest first, ending with ``target_T``."""
-    if first_T <= 1 or first_T >= target_T:
-        return [target_T]
-    return list(range(first_T, target_T, step)) + [target_T]
-
-
-def stage_at(step: int, max_steps: int, n_stages: int) -> int:
-    """Index of the curriculum stage at ``step``: the n-1 shorter stages share the first half of the
-    budget equally, the target length has the second half. A pure function of the step (exact resume)."""
-    if n_stages == 1:
-        return 0
-    return min(int(step / target_stage_start(max_steps, n_stages) * (n_stages - 1)), n_stages - 1)
-
-
-def batch_stage(step: int, max_steps: int, n_stages: int, mixed: bool, seed: int) -> int:
-    """The stage whose palindromes make the batch of ``step``: the current one, or under ``mixed`` sampling
-    (half the time) an earlier one drawn uniformly, from a generator seeded by (seed, step): a pure function."""
-    current = stage_at(step, max_steps, n_stages)
-    if not mixed or current == 0:
-        return current
-    rng = np.random.default_rng([seed, step, 7])
-    return current if rng.random() < 0.5 else int(rng.integers(0, current))
-
-
-def target_stage_start(max_steps: int, n_stages: int) -> float:
-    """The step from which a curriculum trains on the target length (0 without a curriculum)."""
-    return max_steps / 2 if n_stages > 1 else 0
+def build_parser() -> argparse.ArgumentParser:
+    return parser_for(RNNConfig, __doc__.splitlines()[0])
 
 
 class EarlyStop:
@@ -150,7 +118,7 @@ class EarlyStop:
         return self.full >= self.hold or (self.patience > 0 and self.since_best >= self.patience)
 
 
-def make_model(config: argparse.Namespace) -> nn.Module:
+def make_model(config: RNNConfig) -> nn.Module:
     args = (config.input_length, config.input_dim, config.num_hidden, config.num_classes)
     if config.model == "lstm":
         return LSTM(*args)
@@ -199,12 +167,13 @@ class _Batches:
             yield self.data.batch(self.idx[start : start + self.batch_size])
 
 
-def resolve(config: argparse.Namespace) -> argparse.Namespace:
-    """Check combinations argparse cannot; returns the config with derived values filled in."""
+def resolve(config: RNNConfig | argparse.Namespace) -> RNNConfig:
+    """Check combinations argparse cannot; returns the typed config with derived values filled in."""
+    config = typed(RNNConfig, config)
     if not 0.0 < config.portion_train < 1.0:
         raise UsageError(f"--portion_train must lie strictly between 0 and 1, got {config.portion_train}")
     if config.one_hot:
-        config = argparse.Namespace(**(vars(config) | {"input_dim": 10}))  # a resolved copy: the caller's is kept
+        config = dataclasses.replace(config, input_dim=10)
     elif config.input_dim != 1:
         raise UsageError("--input_dim must be 1 for digit values, or pass --one_hot for 10")
     if config.num_classes != 10:
@@ -221,7 +190,7 @@ def n_palindromes(T: int, data_size: int) -> int:
     return data_size if half > 15 else min(data_size, 10**half)
 
 
-def check_sizes(config: argparse.Namespace) -> None:
+def check_sizes(config: RNNConfig) -> None:
     """Refuse, before anything is built, a split left empty or a run that cannot fit in memory."""
     T = config.input_length + 1
     n = n_palindromes(T, config.data_size)
@@ -243,8 +212,9 @@ def check_sizes(config: argparse.Namespace) -> None:
     )
 
 
-def main(config: argparse.Namespace):
-    """Train per ``config``; returns (model, FitResult)."""
+def main(config: RNNConfig | argparse.Namespace | None = None):
+    """Train per ``config`` (an ``RNNConfig``, or the flags parsed by ``build_parser``; None: the defaults);
+    returns (model, FitResult)."""
     config = resolve(config)
     data = PalindromeDataset(config.input_length, config.data_size, one_hot=config.one_hot, seed=config.seed)
     train_idx, val_idx = split_indices(len(data), config.portion_train, seed=config.seed)
@@ -300,7 +270,8 @@ def main(config: argparse.Namespace):
 
 @cli
 def run(argv: list[str] | None = None) -> None:
-    """Command line: parse, train, print the best validation accuracy."""
+    """Command line: parse, train, print the best validation accuracy (``main(config)`` is the course's name for
+    the library call, so the command line's entry point is this one)."""
     config = build_parser().parse_args(argv)
     _, result = main(config)
     if result.interrupted:
