@@ -342,3 +342,33 @@ def test_tensorboard_events_hold_every_record_scalar(tmp_path):
         assert scalars.keys() == expected.keys() and all(
             abs(scalars[s] - v) <= 1e-6 * max(1, abs(v)) for s, v in expected.items()
         ), key
+
+
+@pytest.mark.parametrize(
+    "module, args",
+    [
+        ("cs324.mlp.pytorch_train_mlp", []),
+        ("cs324.rnn.train", ["--input_length", "4"]),
+        ("cs324.mlp.cifar_mlp", ["--hidden", "8", "--val_size", "50"]),
+        ("cs324.cnn.cnn_train", ["--val_size", "50"]),
+    ],
+)
+def test_tensorboard_works_on_every_pytorch_trainer(module, args, tmp_path):
+    """Each trainer's dry run with --tensorboard leaves events whose accuracy scalars are its metrics.jsonl's."""
+    pytest.importorskip("tensorboard")
+    import numpy as np
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from test_cifar import fake_arrays
+
+    np.savez_compressed(tmp_path / "cifar10.npz", classes=np.array([f"c{i}" for i in range(10)]), **fake_arrays())
+    data = ["--data_dir", str(tmp_path)] if "cifar_mlp" in module or "cnn" in module else []
+    run = tmp_path / "run"
+    function = "run" if module == "cs324.rnn.train" else "main"
+    r = run_main(
+        module, *args, *data, "--dry_run", "--device", "cpu", "--tensorboard", "--out", str(run), function=function
+    )
+    assert r.returncode == 0, r.stderr
+    events = EventAccumulator(str(run)).Reload()
+    records = metrics(run, drop_time=False)
+    key = next(k for k in ("val_acc", "test_acc") if k in records[-1])
+    assert {e.step: round(e.value, 6) for e in events.Scalars(key)} == {r["step"]: round(r[key], 6) for r in records}
