@@ -278,6 +278,20 @@ def test_sweep_drops_a_torn_row_and_never_duplicates(tmp_path):
     assert (out / "COMMAND.txt").read_text().count("\n") == 1  # the same command is recorded once
 
 
+@pytest.mark.slow
+def test_sweep_rows_do_not_depend_on_the_workers(tmp_path):
+    """Two workers, a fresh process per job, give the rows one process gives (all but the timing)."""
+    args = "--lengths 5 --variants rnn_best --seeds 0 1 2 --max_steps 20 --eval_freq 10 --data_size 200 --device cpu"
+    rows = {}
+    for workers in ("1", "2"):
+        sweep.main([*args.split(), "--workers", workers, "--out", str(tmp_path / workers)])
+        rows[workers] = sorted(
+            ({k: v for k, v in r.items() if k != "seconds"} for r in sweep.read_rows(tmp_path / workers / "sweep.csv")),
+            key=lambda r: r["seed"],
+        )
+    assert rows["1"] == rows["2"] and [r["seed"] for r in rows["2"]] == ["0", "1", "2"]
+
+
 # --------------------------------------------------------------------------- the run folder: one owner, no torn files
 
 
