@@ -269,9 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.workers == 1 or args.dry_run:  # one job at a time: in this process (no worker to start, seconds saved)
         run_waves(waves, lambda wave: map(run_job, wave), csv_path, rows, done, seeds)
         return
-    # A fresh worker per job (maxtasksperchild=1): long-lived workers grew to 6-17 GB each after a dozen jobs at
-    # T=70-90 and drove a 24 GB machine into thrashing, while one job alone stays near 1 GB. A worker start costs
-    # seconds, a job minutes. Leaving the pool terminates the workers.
+    # A fresh worker per job (maxtasksperchild=1): whatever a job leaves behind (long-lived workers once grew to
+    # 6-17 GB, see runtime.return_freed_memory) goes with its process. A worker start costs seconds, a job minutes.
+    # Leaving the pool terminates the workers.
     with mp.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
         run_waves(waves, lambda wave: pool.imap_unordered(run_job, wave), csv_path, rows, done, seeds)
 

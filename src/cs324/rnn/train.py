@@ -33,7 +33,16 @@ from cs324.rnn.curriculum import batch_stage, curriculum_lengths, target_stage_s
 from cs324.rnn.dataset import PalindromeDataset, split_indices
 from cs324.rnn.lstm import LSTM
 from cs324.rnn.vanilla_rnn import RECURRENT_INITS, VanillaRNN
-from cs324.runtime import RuntimeConfig, UsageError, budget, cleanup, cli, out_option, start_session
+from cs324.runtime import (
+    RuntimeConfig,
+    UsageError,
+    budget,
+    cleanup,
+    cli,
+    out_option,
+    return_freed_memory,
+    start_session,
+)
 
 DRY_RUN_VAL = 1024  # validation palindromes scored by a --dry_run
 
@@ -216,6 +225,7 @@ def main(config: RNNConfig | argparse.Namespace | None = None):
     """Train per ``config`` (an ``RNNConfig``, or the flags parsed by ``build_parser``; None: the defaults);
     returns (model, FitResult)."""
     config = resolve(config)
+    return_freed_memory()  # else freed evaluation batches pile up as fragmented heap (see the function)
     data = PalindromeDataset(config.input_length, config.data_size, one_hot=config.one_hot, seed=config.seed)
     train_idx, val_idx = split_indices(len(data), config.portion_train, seed=config.seed)
     session = start_session(config)
