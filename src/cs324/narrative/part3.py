@@ -25,14 +25,16 @@ def transition_sentence(table: dict) -> str:
     )
     if None in a or None in b:
         return ""
-    last = max(table["rnn_best"])
-    tail = table["rnn_best"][last]
+    best = table["rnn_best"]
+    learned = max(T for T, p in best.items() if p["k"] > 0)  # the longest length any seed learns
+    tail = best[learned]
+    end = "" if any(T > learned for T in best) else ", the grid's longest"  # where none learns is said above
     return (
         f" From all seeds to at most a tenth of them, the course defaults' transition spans T={a[0]} to {a[1]}; "
         f"one-hot inputs, an orthogonal W_hh, a cosine learning rate and clipping at 1 move it to T={b[0]} to "
         f"{b[1]}, {'wider' if b[1] - b[0] > a[1] - a[0] else 'no wider'} ({b[1] - b[0]} lengths against "
-        f"{a[1] - a[0]}), and {tail['k']} of {tail['n']} seeds still learn{'s' * (tail['k'] == 1)} T={last}, "
-        "the grid's longest."
+        f"{a[1] - a[0]}), and its tail is long: {tail['k']} of {tail['n']} seeds still "
+        f"learn{'s' * (tail['k'] == 1)} T={learned}{end}."
     )
 
 
