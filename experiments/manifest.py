@@ -79,6 +79,17 @@ ENTRIES = [
         needs_cifar=True,
     ),
     Entry(
+        "part2_cnn_optimizers",  # the spec run with another optimiser (the reference, Adam 1e-4, is part2_cnn_spec)
+        (
+            "python -m cs324.cnn.cnn_train --learning_rate 1e-3 --out results/part2_cnn_optimizers/adam_lr1e-3",
+            "python -m cs324.cnn.cnn_train --optimizer sgd --learning_rate 0.01 --momentum 0.9 "
+            "--out results/part2_cnn_optimizers/sgd_momentum",
+        ),
+        derive=("python -m cs324.results results/part2_cnn_optimizers",),
+        derived=("table.md", "table.json"),
+        needs_cifar=True,
+    ),
+    Entry(
         "part3_rnn",
         (
             f"{SWEEP} --out results/part3_rnn --lengths 5 10 15 20 25 30 40 --max_steps 6000 --patience 8 "

@@ -206,7 +206,7 @@ def build_blocks(results: Path) -> list:
         *part3(results),
         *published(results),
         *conclusion(results),
-        *appendix_exploratory(results, {folder for folder, _, _ in PART3_RESULTS}),
+        *appendix_exploratory(results, {"part2_cnn_optimizers", *(folder for folder, _, _ in PART3_RESULTS)}),
         *appendix_speed(results),
     ]
 

@@ -81,6 +81,7 @@ def exploratory(results: Path, shown: set[str] = frozenset()) -> list[tuple[str,
             if line.startswith("| `") and len(cells) >= 2:
                 commits.setdefault(cells[0].strip("`").split("/")[0], []).append(cells[1])
     for folder, made in commits.items():
+        made = list(dict.fromkeys(made))  # each commit once, in the order of the runs
         out.append((f"archive/{folder}", f"archived, made at commit{'s' * (len(made) > 1)} {', '.join(made)}"))
     return out
 
