@@ -152,6 +152,9 @@ ROWS = {
         "Part I Task 3: MLP `best` on CIFAR-10", "python -m cs324.mlp.cifar_mlp --seed N"
     ),
     "part2_cnn_spec": cifar_rows("Part II: reduced VGG, `spec` (Adam 1e-4)", "python -m cs324.cnn.cnn_train --seed N"),
+    "part2_cnn_best": cifar_rows(
+        "Part II: reduced VGG, `best` (same layers)", "python -m cs324.cnn.cnn_train --recipe best --seed N"
+    ),
     "part3_rnn_success": success_rows,
     "part3_rnn_t100": t100_rows,
 }

@@ -127,6 +127,7 @@ def part2(results: Path) -> list:
         [cnn_blocks()],
         [recipe_table(cnn_train, "Reduced VGG recipes (python -m cs324.cnn.cnn_train --recipe NAME)")],
         headline_runs(results / "part2_cnn_spec", "The spec run, one folder per seed.")
+        + headline_runs(results / "part2_cnn_best", "The best recipe (same layers), one folder per seed.")
         + headline_runs(
             results / "part2_cnn_optimizers", "The spec run with another optimiser, seed 0, one folder each.", "run"
         ),
