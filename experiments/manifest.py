@@ -99,6 +99,8 @@ ENTRIES = [
             "python -m cs324.cnn.cnn_train --learning_rate 1e-3 --out results/part2_cnn_optimizers/adam_lr1e-3",
             "python -m cs324.cnn.cnn_train --optimizer sgd --learning_rate 0.01 --momentum 0.9 "
             "--out results/part2_cnn_optimizers/sgd_momentum",
+            "python -m cs324.cnn.cnn_train --optimizer rmsprop --learning_rate 1e-4 --momentum 0 "
+            "--out results/part2_cnn_optimizers/rmsprop",
         ),
         derive=("python -m cs324.results results/part2_cnn_optimizers",),
         derived=("table.md", "table.json"),

@@ -107,15 +107,16 @@ def optimizers(results: Path) -> list[str]:
     gap = {k: overfitting(folder / k)["gap"] for k in runs}
     ref_gap = overfitting(reference)["gap"]
     gaps = ", ".join(f"{points(gap[k])} with {name}" for k, name in OPTIMIZERS if k in gap)
-    smaller = all(g < ref_gap for g in gap.values())
+    closer = [name for k, name in OPTIMIZERS if k in gap and gap[k] < ref_gap]  # fit training less closely
     return [
         f"The same spec run with another optimiser (seed 0, {ref['steps']:,} steps of 32, {ref['n_test']:,} test "
         f"images; in brackets the change in test accuracy against Adam 1e-4's "
         f"{pct(ref['test_acc_at_best_val'], 2)}): {listed}. At this budget {verdict}. Training accuracy ends "
         f"above validation by {gaps}, against {points(ref_gap)} with Adam 1e-4"
         + (
-            ": at the same held-out accuracy, each fits the training images less closely than Adam 1e-4."
-            if smaller
+            f": at about the same held-out accuracy, {' and '.join(closer)} "
+            f"{'fits' if len(closer) == 1 else 'fit'} the training images less closely than Adam 1e-4."
+            if closer
             else "."
         )
     ]
