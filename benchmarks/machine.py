@@ -22,9 +22,11 @@ def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 204
 
 
 def cpu_folder() -> str:
-    """A folder name for this kind of CPU: its model and the instruction set torch dispatches, e.g.
-    ``amd-epyc-avx2``. Results of different machines never share a folder, nor are named by date."""
-    name = f"{cpu_model()}-{torch.backends.cpu.get_cpu_capability()}".lower()
+    """A folder name for this kind of CPU: its model, the instruction set torch dispatches and whether it
+    runs bf16 natively, e.g. ``amd-epyc-avx2``, ``amd-epyc-avx512-bf16``. Results of different machines never
+    share a folder, nor are named by date."""
+    bf16 = "-bf16" if cpu_supports_bf16() else ""  # AVX-512 alone does not say: bf16 speed differs several-fold
+    name = f"{cpu_model()}-{torch.backends.cpu.get_cpu_capability()}{bf16}".lower()
     return re.sub(r"[^a-z0-9]+", "-", name).strip("-")
 
 
