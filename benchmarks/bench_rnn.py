@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
 import torch.nn as nn
-from machine import cpu_folder, machine_facts, matmul_gflops
+from machine import cpu_folder, machine_facts, matmul_gflops, seconds_per_call
 
 from cs324.rnn.lstm import LSTM
 from cs324.rnn.vanilla_rnn import VanillaRNN
@@ -48,16 +47,7 @@ def time_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int) 
         loss.backward()
         opt.step()
 
-    for _ in range(5):
-        step()
-    if x.is_cuda:
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    if x.is_cuda:
-        torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / repeats
+    return seconds_per_call(step, calls=repeats, warmup=5)
 
 
 def step_gflop(gates: int, batch: int, hidden: int, length: int, input_dim: int, classes: int = 10) -> float:
@@ -72,7 +62,7 @@ def measure(device: str, threads: int | None, batch=128, hidden=128, length=19, 
     torch.manual_seed(0)
     x = torch.randn(batch, length, input_dim, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
-    repeats = 200 if device == "cuda" else 40
+    repeats = 100 if device == "cuda" else 20
     models = {
         "VanillaRNN": VanillaRNN(length, input_dim, hidden, 10),
         "nn.RNN": TorchRecurrent(nn.RNN, input_dim, hidden, 10),

@@ -4,21 +4,37 @@ from __future__ import annotations
 
 import platform
 import re
+import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
 from cs324.runtime import cpu_model, cpu_supports_bf16
 
 
-def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 2048, repeats: int = 5) -> float:
-    """GFLOP/s of ``torch.matmul`` for (m x k) @ (k x n) in ``dtype``, after one warm-up product."""
+def seconds_per_call(fn: Callable[[], object], calls: int, rounds: int = 5, warmup: int = 2) -> float:
+    """Seconds one ``fn()`` takes: the median over ``rounds`` timings of ``calls`` calls each, after ``warmup``
+    calls. On a shared 2-core machine a single timing moves by tens of percent from one run to the next; the
+    median of several is what a rerun reproduces. Waits for the GPU where one is in use."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(rounds):
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        sync()
+        times.append((time.perf_counter() - t0) / calls)
+    return statistics.median(times)
+
+
+def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 2048, calls: int = 2) -> float:
+    """GFLOP/s of ``torch.matmul`` for (m x k) @ (k x n) in ``dtype``: the machine's own limit."""
     a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
-    a @ b
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * m * k * n * repeats / (time.perf_counter() - t0) / 1e9
+    return 2 * m * k * n / seconds_per_call(lambda: a @ b, calls=calls, warmup=1) / 1e9
 
 
 def cpu_folder() -> str:

@@ -145,7 +145,7 @@ def test_lstm_loop_backward_and_the_stepwise_path_agree():
     from cs324.rnn.lstm import LSTMLoop
 
     torch.manual_seed(3)
-    x_proj = torch.randn(3, 4, 4 * 5, dtype=torch.float64, requires_grad=True)
+    x_proj = torch.randn(4, 3, 4 * 5, dtype=torch.float64, requires_grad=True)  # (L, B, 4H)
     W_h = torch.randn(5, 4 * 5, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(LSTMLoop.apply, (x_proj, W_h))
     model = LSTM(6, 3, 5, 10).double()

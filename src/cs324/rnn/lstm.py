@@ -52,29 +52,38 @@ class LSTM(nn.Module):
         """x: (B, T-1, input_dim) -> logits (B, output_dim) of the last step."""
         if x.dim() != 3 or x.shape[-1] != self.W_x.shape[0]:
             raise ValueError(f"expected input (batch, time, {self.W_x.shape[0]}), got {tuple(x.shape)}")
-        x_proj = x @ self.W_x + self.b  # (B, T-1, 4H), the input terms of all gates at once
+        B, T, D = x.shape
+        # The input terms of all gates for every step in one product, time-major (T, B, 4H) so that each
+        # step reads and writes contiguous rows.
+        x_proj = torch.addmm(self.b, x.transpose(0, 1).reshape(T * B, D), self.W_x).view(T, B, -1)
         if not return_hidden:  # training: the same loop, with the whole backward written out
             return LSTMLoop.apply(x_proj, self.W_h) @ self.W_ph + self.b_p
-        h, c = self.init_hidden(x.shape[0])  # (B, H) each
+        h, c = self.init_hidden(B)  # (B, H) each
         hidden = []
-        for x_t in x_proj.unbind(1):  # one view per step (see VanillaRNN.forward)
-            h, c = LSTMCell.apply(x_t + h @ self.W_h, c)  # (B, H) each
+        for x_t in x_proj.unbind(0):  # one view per step (see VanillaRNN.forward)
+            h, c = LSTMCell.apply(torch.addmm(x_t, h, self.W_h), c)  # (B, H) each
             hidden.append(h)  # an autograd node each: dL/dh(t) can be read off them
         logits = h @ self.W_ph + self.b_p  # (B, C)
         return logits, hidden
 
 
-def cell_forward(gates: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple]:
-    """One step's element-wise part: gate pre-activations (B, 4H) and c(t-1) -> h(t), c(t), what backward needs."""
+def cell_forward(
+    gates: torch.Tensor, c_prev: torch.Tensor, out: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+    """One step's element-wise part: gate pre-activations (B, 4H) and c(t-1) -> h(t) (into ``out`` if given),
+    c(t), and what backward needs."""
     i, f, g, o = gates.chunk(4, dim=1)
     i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
     c = torch.addcmul(f * c_prev, i, g)  # f * c(t-1) + i * g
     tanh_c = torch.tanh(c)
-    return o * tanh_c, c, (i, f, g, o, c_prev, tanh_c)
+    return torch.mul(o, tanh_c, out=out), c, (i, f, g, o, c_prev, tanh_c)
 
 
-def cell_backward(saved: tuple, grad_h: torch.Tensor, grad_c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """dL/d(gate pre-activations) and dL/dc(t-1) from dL/dh(t) and the dL/dc(t) sent back by step t+1."""
+def cell_backward(
+    saved: tuple, grad_h: torch.Tensor, grad_c: torch.Tensor | None, out: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """dL/d(gate pre-activations) (into ``out`` if given) and dL/dc(t-1), from dL/dh(t) and the dL/dc(t)
+    sent back by step t+1."""
     i, f, g, o, c_prev, tanh_c = saved
     dc = grad_h * o * (1 - tanh_c * tanh_c)  # through h(t) = o * tanh(c(t))
     if grad_c is not None:
@@ -87,6 +96,7 @@ def cell_backward(saved: tuple, grad_h: torch.Tensor, grad_c: torch.Tensor | Non
             grad_h * tanh_c * o * (1 - o),  # output gate
         ],
         dim=1,
+        out=out,
     )
     return d_gates, dc * f
 
@@ -107,32 +117,30 @@ class LSTMCell(torch.autograd.Function):
 
 
 class LSTMLoop(torch.autograd.Function):
-    """The whole recurrence, x_proj (B, L, 4H) and W_h (H, 4H) -> h(L), as one autograd node. Backward runs
+    """The whole recurrence, x_proj (L, B, 4H) and W_h (H, 4H) -> h(L), as one autograd node. Backward runs
     the steps in reverse (one product with W_h each, to pass dL/dh back) and then forms dL/dW_h as one large
     product over every step, instead of L small ones: the per-step work left is what the recurrence forces.
     Letting autograd record every step made a training step 2.4x slower than nn.LSTM."""
 
     @staticmethod
     def forward(ctx, x_proj: torch.Tensor, W_h: torch.Tensor):
-        B, L, H = x_proj.shape[0], x_proj.shape[1], W_h.shape[0]
-        h, c = x_proj.new_zeros(B, H), x_proj.new_zeros(B, H)
-        h_prev, steps = x_proj.new_empty(B, L, H), []
+        L, B, H = x_proj.shape[0], x_proj.shape[1], W_h.shape[0]
+        hs, c, steps = x_proj.new_zeros(L + 1, B, H), x_proj.new_zeros(B, H), []  # hs[t] = h(t), h(0) = 0
         for t in range(L):
-            h_prev[:, t] = h
-            h, c, saved = cell_forward(torch.addmm(x_proj[:, t], h, W_h), c)  # x_proj[:, t] + h @ W_h
+            _, c, saved = cell_forward(torch.addmm(x_proj[t], hs[t], W_h), c, out=hs[t + 1])
             steps.append(saved)
         ctx.steps = steps
-        ctx.save_for_backward(h_prev, W_h)
-        return h
+        ctx.save_for_backward(hs, W_h)
+        return hs[L].clone()  # a view of hs would tie the caller's graph to this saved buffer
 
     @staticmethod
     def backward(ctx, grad_h: torch.Tensor):
-        h_prev, W_h = ctx.saved_tensors
-        d_gates = torch.empty(*h_prev.shape[:2], W_h.shape[1], dtype=grad_h.dtype, device=grad_h.device)
+        hs, W_h = ctx.saved_tensors
+        L, H = len(ctx.steps), W_h.shape[0]
+        d_gates = grad_h.new_empty(L, grad_h.shape[0], 4 * H)
         W_h_T = W_h.T.contiguous()
         dh, dc = grad_h, None
-        for t in reversed(range(len(ctx.steps))):
-            d_gates[:, t], dc = cell_backward(ctx.steps[t], dh, dc)
-            dh = d_gates[:, t] @ W_h_T
-        H = W_h.shape[0]
-        return d_gates, h_prev.reshape(-1, H).T @ d_gates.reshape(-1, 4 * H)
+        for t in reversed(range(L)):
+            _, dc = cell_backward(ctx.steps[t], dh, dc, out=d_gates[t])
+            dh = d_gates[t] @ W_h_T
+        return d_gates, hs[:L].reshape(-1, H).T @ d_gates.reshape(-1, 4 * H)
