@@ -73,6 +73,13 @@ ENTRIES = [
         needs_cifar=True,
     ),
     Entry(
+        "part1_cifar_mlp_best_double",  # the best recipe at twice its length (one-cycle over the longer run), seed 0
+        ("python -m cs324.mlp.cifar_mlp --seed 0 --max_steps 24640 --out results/part1_cifar_mlp_best_double/seed0",),
+        derive=("python -m cs324.results results/part1_cifar_mlp_best_double",),
+        derived=("table.md", "table.json"),
+        needs_cifar=True,
+    ),
+    Entry(
         "part2_cnn_spec",
         tuple(f"python -m cs324.cnn.cnn_train --seed {n} --out results/part2_cnn_spec/seed{n}" for n in (0, 1, 2)),
         seeds=(0, 1, 2),

@@ -1,6 +1,7 @@
 """Committed results are what the README shows, and they meet their bars."""
 
 import csv
+import json
 from pathlib import Path
 
 from conftest import ROOT
@@ -42,7 +43,8 @@ def test_headline_refuses_an_unfinished_or_missing_seed(tmp_path, capsys):
     metrics.write_text("".join(metrics.read_text().splitlines(keepends=True)[:3]))  # killed after two evaluations
     with pytest.raises(SystemExit) as e:
         headline.finished_seeds(folder)
-    assert e.value.code == 2 and "seed1 is unfinished (step 1760 of 12320)" in capsys.readouterr().err
+    steps = json.loads((folder / "seed1/config.json").read_text())["max_steps"]
+    assert e.value.code == 2 and f"seed1 is unfinished (step 1760 of {steps})" in capsys.readouterr().err
     shutil.rmtree(folder / "seed1")
     with pytest.raises(SystemExit) as e:
         headline.finished_seeds(folder)

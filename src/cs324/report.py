@@ -105,6 +105,9 @@ def part1(results: Path) -> list:
         ]
     experiments += headline_runs(results / "part1_cifar_mlp_plain", "Task 3, the plain MLP at HEAD.")
     experiments += headline_runs(results / "part1_cifar_mlp_best", "Task 3, the best MLP at HEAD, one folder per seed.")
+    experiments += headline_runs(
+        results / "part1_cifar_mlp_best_double", "Task 3, the best MLP at twice its schedule, seed 0.", "run"
+    )
     return part_blocks(
         1,
         "Part I: the MLP in NumPy and in PyTorch, and a pure MLP on CIFAR-10",
