@@ -80,6 +80,13 @@ ENTRIES = [
         needs_cifar=True,
     ),
     Entry(
+        "part1_cifar_mlp_best_rerun",  # seed 0 of part1_cifar_mlp_best again, from a clean clone on another CPU
+        ("python -m cs324.mlp.cifar_mlp --seed 0 --out results/part1_cifar_mlp_best_rerun/seed0",),
+        derive=("python -m cs324.results results/part1_cifar_mlp_best_rerun",),
+        derived=("table.md", "table.json"),
+        needs_cifar=True,
+    ),
+    Entry(
         "part2_cnn_spec",
         tuple(f"python -m cs324.cnn.cnn_train --seed {n} --out results/part2_cnn_spec/seed{n}" for n in (0, 1, 2)),
         seeds=(0, 1, 2),

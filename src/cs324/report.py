@@ -108,6 +108,11 @@ def part1(results: Path) -> list:
     experiments += headline_runs(
         results / "part1_cifar_mlp_best_double", "Task 3, the best MLP at twice its schedule, seed 0.", "run"
     )
+    experiments += headline_runs(
+        results / "part1_cifar_mlp_best_rerun",
+        "Task 3, the best MLP's seed 0 again, from a clean clone on another CPU.",
+        "run",
+    )
     return part_blocks(
         1,
         "Part I: the MLP in NumPy and in PyTorch, and a pure MLP on CIFAR-10",

@@ -10,7 +10,8 @@ import numpy as np
 
 from cs324.cnn.ablation import noise_band
 from cs324.narrative.common import overfitting, pct, points, seeds_of
-from cs324.results import mean_std, run_folders, seed_summary
+from cs324.results import device_label, mean_std, run_folders, seed_summary, summarise_run
+from cs324.runtime import read_metrics
 
 
 def part1_compare(results: Path) -> list[str]:
@@ -87,6 +88,8 @@ def part1_cifar(results: Path) -> list[str]:
         )
         out.append(text)
         out += double_schedule(results, best_seeds)
+        out += rerun(results, best_seeds)
+        out += ablation(results, best_seeds)
     table = results / "archive/part1_cifar_mlp/table.json"
     if table.exists():
         rows = {r["run"]: r for r in json.loads(table.read_text())}
@@ -138,4 +141,70 @@ def double_schedule(results: Path, best_seeds: list[dict]) -> list[str]:
         f"{pct(d['final_val_acc'], 2)}: the second half of the longer schedule goes into fitting the training "
         f"images, so a longer budget needs stronger regularisation beside it to pay. The recipe keeps "
         f"{first['epochs']:.0f} epochs."
+    ]
+
+
+def rerun(results: Path, best_seeds: list[dict]) -> list[str]:
+    """Seed 0 of the best recipe again, from a clean clone on another machine: how far a result moves."""
+    folder = results / "part1_cifar_mlp_best_rerun/seed0"
+    first = next((r for r in best_seeds if r["run"] == "seed0"), None)
+    if first is None or not (folder / "metrics.jsonl").exists():
+        return []
+    again = summarise_run(folder)
+    moved = [again[k] - first[k] for k in ("test_acc_at_best_val", "best_val_acc")]
+    causes = "the machine nor bf16" if again["amp"] != first["amp"] else "the machine"
+    verdict = (
+        f"both within a point, so neither {causes} moves the figure"
+        if max(map(abs, moved)) <= 0.01
+        else "more than a point apart: the machine moves the figure as much as the recipe"
+    )
+    return [
+        f"The same command and seed, rerun from a clean clone at HEAD on another CPU "
+        f"({device_label(again, with_cpu=True)}, against {device_label(first, with_cpu=True)}), reads "
+        f"{pct(again['test_acc_at_best_val'], 2)} on test against {pct(first['test_acc_at_best_val'], 2)} "
+        f"({points(moved[0])}) and {pct(again['best_val_acc'], 2)} on validation against "
+        f"{pct(first['best_val_acc'], 2)} ({points(moved[1])}), in {again['wall_s'] / 60:.0f} minutes against "
+        f"{first['wall_s'] / 60:.0f}; {verdict}."
+    ]
+
+
+# The MLP ablation's rows: the flag each changes from the best recipe (results/part1_cifar_mlp_ablation/<row>)
+ABLATION = {
+    "no_augment": "no mirror-and-crop augmentation",
+    "no_dropout": "no dropout",
+    "no_label_smoothing": "no label smoothing",
+    "no_weight_decay": "no weight decay",
+    "constant_lr": "a constant learning rate instead of one-cycle",
+    "relu": "ReLU instead of GELU",
+    "no_norm": "no batch normalisation",
+}
+
+
+def ablation(results: Path, best_seeds: list[dict]) -> list[str]:
+    """The best recipe with one ingredient taken out at a time, full length, seed 0, against seed 0 of `best`."""
+    folder = results / "part1_cifar_mlp_ablation"
+    first = next((r for r in best_seeds if r["run"] == "seed0"), None)
+    rows = {r["run"]: r for r in seeds_of(folder)}
+    if first is None or not rows:
+        return []
+    n_val = json.loads((run_folders(folder)[0] / "config.json").read_text())["n_val"]
+    band = noise_band(first["best_val_acc"], n_val)
+    parts = []
+    for name, change in ABLATION.items():
+        if name in rows:
+            r = rows[name]
+            delta = r["best_val_acc"] - first["best_val_acc"]
+            verdict = "within noise" if abs(delta) <= band else ("better" if delta > 0 else "worse")
+            parts.append(
+                f"{change} {points(delta)} ({verdict}; test {pct(r['test_acc_at_best_val'], 2)}, final training "
+                f"accuracy {pct(r['final_train_acc'])})"
+            )
+    views = [r["val_acc_no_tta"] for r in read_metrics(results / "part1_cifar_mlp_best/seed0") if "val_acc_no_tta" in r]
+    if views:  # with --tta every evaluation also scores the un-flipped image alone: no run of its own
+        delta = max(views) - first["best_val_acc"]
+        parts.append(f"scoring the un-flipped image alone (no TTA, the same run) {points(delta)}")
+    return [
+        f"Taking one ingredient out at a time at full length ({first['epochs']:.0f} epochs, seed 0, validation "
+        f"accuracy against the full recipe's {pct(first['best_val_acc'], 2)}; two standard errors of a difference "
+        f"are ±{points(band, signed=False)}): " + "; ".join(parts) + "."
     ]

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from cs324.cnn.ablation import noise_band
 from cs324.narrative.common import overfitting, pct, points, seeds_of
-from cs324.results import mean_std, run_folders, seed_summary, summarise_run
+from cs324.results import device_label, mean_std, run_folders, seed_summary, summarise_run
 
 
 def part2(results: Path) -> list[str]:
-    return spec_runs(results) + optimizers(results) + best_runs(results) + ablation(results)
+    return spec_runs(results) + optimizers(results) + best_runs(results) + bf16(results) + ablation(results)
 
 
 def spec_runs(results: Path) -> list[str]:
@@ -145,6 +146,26 @@ def best_runs(results: Path) -> list[str]:
         f"trained for many more epochs."
     )
     return [text]
+
+
+def bf16(results: Path) -> list[str]:
+    """The same short run of the best recipe in bf16 autocast and in fp32: what bf16 costs in accuracy."""
+    folder = results / "part2_cnn_amp"
+    if not all((folder / name / "metrics.jsonl").exists() for name in ("bf16", "fp32")):
+        return []
+    b, f = summarise_run(folder / "bf16"), summarise_run(folder / "fp32")
+    n_val = json.loads((folder / "fp32/config.json").read_text())["n_val"]
+    band, delta = noise_band(f["best_val_acc"], n_val), b["best_val_acc"] - f["best_val_acc"]
+    verdict = "within noise" if abs(delta) <= band else ("better" if delta > 0 else "worse")
+    lead = {"worse": "bf16 autocast costs accuracy"}.get(verdict, "bf16 autocast costs no accuracy beyond noise")
+    return [
+        f"{lead}: the best recipe shortened to {b['steps']:,} steps, seed 0, on a CPU with "
+        f"native bf16 ({device_label(b, with_cpu=True)}), reaches {pct(b['best_val_acc'], 2)} on validation in bf16 "
+        f"against {pct(f['best_val_acc'], 2)} in fp32 ({points(delta)}, {verdict}: two standard errors of a "
+        f"difference on {n_val:,} images are ±{points(band, signed=False)}), {pct(b['test_acc_at_best_val'], 2)} "
+        f"against {pct(f['test_acc_at_best_val'], 2)} on test, in {b['wall_s'] / f['wall_s']:.2f} of the fp32 run's "
+        f"time (evaluations included)."
+    ]
 
 
 def ablation(results: Path) -> list[str]:
