@@ -24,3 +24,43 @@ def test_the_optimiser_paragraph_compares_each_run_with_the_spec_runs_seed_0(tmp
         acc = summarise_run(SPEC / run)["test_acc_at_best_val"]
         assert f"{name}: " in text and f"{100 * acc:.2f}% test ({100 * (acc - ref):+.1f} points)" in text
     assert "RMSprop" not in text  # a run not made is not described
+
+
+MLP = ROOT / "results"
+
+
+@pytest.mark.skipif(
+    not (MLP / "part1_cifar_mlp_best_rerun/seed0/metrics.jsonl").exists(), reason="needs the committed MLP runs"
+)
+def test_the_mlp_ablation_paragraph_compares_each_row_with_the_full_recipe_on_the_same_machine(tmp_path):
+    from cs324.narrative.part1 import ablation
+
+    shutil.copytree(MLP / "part1_cifar_mlp_best_rerun", tmp_path / "part1_cifar_mlp_best_rerun")
+    assert ablation(tmp_path) == []  # no ablation rows: no paragraph
+    stand_in = MLP / "part1_cifar_mlp_best_double/seed0"  # a real run folder under an ablation row's name
+    shutil.copytree(stand_in, tmp_path / "part1_cifar_mlp_ablation/no_augment")
+    (text,) = ablation(tmp_path)
+    full, row = summarise_run(tmp_path / "part1_cifar_mlp_best_rerun/seed0"), summarise_run(stand_in)
+    delta = 100 * (row["best_val_acc"] - full["best_val_acc"])
+    assert f"no mirror-and-crop augmentation {delta:+.1f} points" in text
+    assert f"test {100 * row['test_acc_at_best_val']:.2f}%" in text and "its clean-clone rerun" in text
+    assert "no dropout" not in text  # a row not run is not described
+
+
+@pytest.mark.skipif(not (SPEC / "seed1/metrics.jsonl").exists(), reason="needs the committed spec runs")
+def test_the_bf16_paragraph_reads_both_runs_and_its_verdict_follows_the_noise_band(tmp_path):
+    from cs324.cnn.ablation import noise_band
+    from cs324.narrative.part2 import bf16
+
+    assert bf16(tmp_path) == []
+    pair = tmp_path / "part2_cnn_amp"
+    shutil.copytree(SPEC / "seed0", pair / "bf16")
+    shutil.copytree(SPEC / "seed1", pair / "fp32")
+    (text,) = bf16(tmp_path)
+    b, f = summarise_run(pair / "bf16"), summarise_run(pair / "fp32")
+    bv, fv = 100 * b["best_val_acc"], 100 * f["best_val_acc"]
+    assert f"{bv:.2f}% on validation in bf16 against {fv:.2f}% in fp32" in text
+    worse = b["best_val_acc"] < f["best_val_acc"] - noise_band(f["best_val_acc"], 5000)
+    assert text.startswith(
+        "bf16 autocast costs accuracy:" if worse else "bf16 autocast costs no accuracy beyond noise:"
+    )
