@@ -96,15 +96,26 @@ ENTRIES = [
         needs_cifar=True,
     ),
     Entry(
-        "part2_cnn_best",  # two of three seeds so far: seed 2 is the same command with --seed 2
+        "part2_cnn_best",
         tuple(
             f"python -m cs324.cnn.cnn_train --recipe best --seed {n} --out results/part2_cnn_best/seed{n}"
-            for n in (0, 1)
+            for n in (0, 1, 2)
         ),
-        seeds=(0, 1),
+        seeds=(0, 1, 2),
         derive=("python -m cs324.results results/part2_cnn_best",),
         derived=("table.md", "table.json"),
         headline=True,
+        needs_cifar=True,
+    ),
+    Entry(
+        "part2_cnn_amp",  # the best recipe shortened, bf16 autocast against fp32: what bf16 costs (a native-bf16 CPU)
+        (
+            "python -m cs324.cnn.cnn_train --recipe best --max_steps 1000 --eval_freq 500 --out results/part2_cnn_amp/bf16",
+            "python -m cs324.cnn.cnn_train --recipe best --max_steps 1000 --eval_freq 500 --no-amp "
+            "--out results/part2_cnn_amp/fp32",
+        ),
+        derive=("python -m cs324.results results/part2_cnn_amp",),
+        derived=("table.md", "table.json"),
         needs_cifar=True,
     ),
     Entry(
