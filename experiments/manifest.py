@@ -87,6 +87,13 @@ ENTRIES = [
         needs_cifar=True,
     ),
     Entry(
+        "part1_cifar_mlp_ablation",  # the best recipe with one ingredient out, full length, seed 0 (full: the rerun)
+        ("python -m cs324.mlp.cifar_mlp --seed 0 --augment none --out results/part1_cifar_mlp_ablation/no_augment",),
+        derive=("python -m cs324.results results/part1_cifar_mlp_ablation",),
+        derived=("table.md", "table.json"),
+        needs_cifar=True,
+    ),
+    Entry(
         "part2_cnn_spec",
         tuple(f"python -m cs324.cnn.cnn_train --seed {n} --out results/part2_cnn_spec/seed{n}" for n in (0, 1, 2)),
         seeds=(0, 1, 2),
@@ -110,7 +117,8 @@ ENTRIES = [
     Entry(
         "part2_cnn_amp",  # the best recipe shortened, bf16 autocast against fp32: what bf16 costs (a native-bf16 CPU)
         (
-            "python -m cs324.cnn.cnn_train --recipe best --max_steps 1000 --eval_freq 500 --out results/part2_cnn_amp/bf16",
+            "python -m cs324.cnn.cnn_train --recipe best --max_steps 1000 --eval_freq 500 "
+            "--out results/part2_cnn_amp/bf16",
             "python -m cs324.cnn.cnn_train --recipe best --max_steps 1000 --eval_freq 500 --no-amp "
             "--out results/part2_cnn_amp/fp32",
         ),
