@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cs324.results import run_folders, summarise_run
@@ -36,3 +37,13 @@ def overfitting(run: Path) -> dict:
         train=last.get("train_acc") or 0.0,
         val=last["val_acc"],
     )
+
+
+def against(run: dict, ref: dict, ref_folder: Path) -> tuple[float, float, str]:
+    """Validation accuracy of ``run`` minus ``ref``'s, the two-standard-error band of a difference on the number of
+    validation images ``ref_folder`` was scored on, and the verdict: within noise, better or worse."""
+    from cs324.cnn.ablation import noise_band
+
+    n_val = json.loads((ref_folder / "config.json").read_text())["n_val"]
+    delta, band = run["best_val_acc"] - ref["best_val_acc"], noise_band(ref["best_val_acc"], n_val)
+    return delta, band, "within noise" if abs(delta) <= band else ("better" if delta > 0 else "worse")

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs324.cnn.ablation import noise_band
-from cs324.narrative.common import overfitting, pct, points, seeds_of
+from cs324.narrative.common import against, overfitting, pct, points, seeds_of
 from cs324.results import device_label, mean_std, run_folders, seed_summary, summarise_run
 from cs324.runtime import read_metrics
 
@@ -129,8 +128,9 @@ def double_schedule(results: Path, best_seeds: list[dict]) -> list[str]:
     if not double or first is None:
         return []
     d = double[0]
+    _, band, _ = against(d, first, results / "part1_cifar_mlp_best_double/seed0")
     n_val = json.loads((results / "part1_cifar_mlp_best_double/seed0/config.json").read_text())["n_val"]
-    band = points(noise_band(first["best_val_acc"], n_val), signed=False)
+    band = points(band, signed=False)
     return [
         f"Twice the schedule ({d['epochs']:.0f} epochs, seed 0) reaches {pct(d['best_val_acc'], 2)} on validation "
         f"against {pct(first['best_val_acc'], 2)} ({points(d['best_val_acc'] - first['best_val_acc'])}; two "
@@ -190,14 +190,12 @@ def ablation(results: Path) -> list[str]:
     if not rows or not (full_run / "metrics.jsonl").exists():
         return []
     full, which = summarise_run(full_run), "its clean-clone rerun" if full_run == rerun else "its seed 0"
-    n_val = json.loads((full_run / "config.json").read_text())["n_val"]
-    band = noise_band(full["best_val_acc"], n_val)
+    band = against(full, full, full_run)[1]
     parts = []
     for name, change in ABLATION.items():
         if name in rows:
             r = rows[name]
-            delta = r["best_val_acc"] - full["best_val_acc"]
-            verdict = "within noise" if abs(delta) <= band else ("better" if delta > 0 else "worse")
+            delta, _, verdict = against(r, full, full_run)
             parts.append(
                 f"{change} {points(delta)} ({verdict}; test {pct(r['test_acc_at_best_val'], 2)}, final training "
                 f"accuracy {pct(r['final_train_acc'])})"

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs324.cnn.ablation import noise_band
-from cs324.narrative.common import overfitting, pct, points, seeds_of
+from cs324.narrative.common import against, overfitting, pct, points, seeds_of
 from cs324.results import device_label, mean_std, run_folders, seed_summary, summarise_run
 
 
@@ -154,9 +153,8 @@ def bf16(results: Path) -> list[str]:
     if not all((folder / name / "metrics.jsonl").exists() for name in ("bf16", "fp32")):
         return []
     b, f = summarise_run(folder / "bf16"), summarise_run(folder / "fp32")
+    delta, band, verdict = against(b, f, folder / "fp32")
     n_val = json.loads((folder / "fp32/config.json").read_text())["n_val"]
-    band, delta = noise_band(f["best_val_acc"], n_val), b["best_val_acc"] - f["best_val_acc"]
-    verdict = "within noise" if abs(delta) <= band else ("better" if delta > 0 else "worse")
     lead = {"worse": "bf16 autocast costs accuracy"}.get(verdict, "bf16 autocast costs no accuracy beyond noise")
     return [
         f"{lead}: the best recipe shortened to {b['steps']:,} steps, seed 0, on a CPU with "
