@@ -99,6 +99,9 @@ def test_cifar_runs_are_what_the_commands_make_at_head(entry):
             assert saved["n_test"] == 10_000 and saved["n_val"] == 5_000
             if saved.get("epochs") is None:  # ran to its budget: an unfinished run is no result
                 assert read_metrics(run)[-1]["step"] == saved["max_steps"], f"{run.name} is unfinished"
+                # max_steps is run control (a resume may extend it), yet it is the schedule's length too:
+                # a 70-epoch folder must not pass for a 140-epoch command
+                assert saved["max_steps"] == parsed["max_steps"], f"{run.name}: its length is not the command's"
 
 
 @pytest.mark.slow  # seconds per entry (figures are redrawn): the quick loop leaves them to make test
