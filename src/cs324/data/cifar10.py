@@ -126,7 +126,7 @@ def stratified_split(labels: np.ndarray, val_size: int, seed: int = 0) -> tuple[
     return np.sort(train), np.sort(val)
 
 
-AUGMENTS = ("none", "flip", "flipcrop", "affine")
+AUGMENTS = ("none", "flip", "flipcrop")
 
 
 class CifarLoader:
@@ -222,24 +222,17 @@ class CifarLoader:
         return self.y[split][: self.size(split)]
 
 
-AFFINE_DEGREES = 10.0  # --augment affine: rotations drawn uniformly in +-10 degrees,
-AFFINE_SCALE = 0.1  # scales in [0.9, 1.1], and shifts of up to --crop_pad px (zeros fill the border)
-
-
 def augment_batch(x: torch.Tensor, augment: str, gen: torch.Generator, *, pad: int = 4) -> torch.Tensor:
-    """Random horizontal flip, then a random crop after zero padding (``flipcrop``) or a random
-    rotation, scale and shift (``affine``): whole-batch tensor ops, no per-image Python.
+    """Random horizontal flip, then random crop after zero padding: one tensor op each.
 
-    x: (B, C, H, W) any dtype (``affine`` returns float32 on the same 0..255 scale); the random
-    draws come from ``gen`` (CPU) so that the same generator gives the same batch on any device.
+    x: (B, C, H, W) any dtype; the random draws come from ``gen`` (CPU) so that the same
+    generator gives the same batch on any device.
     """
     if augment == "none":
         return x
     B, _, H, W = x.shape
     flip = torch.rand(B, generator=gen) < 0.5
     x = torch.where(flip.to(x.device).view(B, 1, 1, 1), x.flip(3), x)
-    if augment == "affine":
-        return random_affine(x, gen, degrees=AFFINE_DEGREES, scale=AFFINE_SCALE, shift=pad)
     if augment == "flipcrop" and pad > 0:
         padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # (B, C, H+2p, W+2p), zeros
         dy = torch.randint(0, 2 * pad + 1, (B,), generator=gen).to(x.device)
@@ -250,20 +243,3 @@ def augment_batch(x: torch.Tensor, augment: str, gen: torch.Generator, *, pad: i
         chan = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
         x = padded[batch, chan, rows, cols]  # (B, C, H, W)
     return x
-
-
-def random_affine(x: torch.Tensor, gen: torch.Generator, *, degrees: float, scale: float, shift: int) -> torch.Tensor:
-    """Each image rotated by up to ``degrees``, scaled by a factor in [1 - scale, 1 + scale] and shifted
-    by up to ``shift`` px in each direction, bilinearly resampled; the uncovered border is 0.
-
-    The deformations of the fully connected networks of Lin et al. (2015), one ``grid_sample`` a batch.
-    """
-    B, _, H, W = x.shape
-    u = lambda: torch.rand(B, generator=gen, dtype=torch.float64) * 2 - 1  # uniform in [-1, 1]
-    angle, zoom = u() * degrees * torch.pi / 180, 1 + u() * scale
-    tx, ty = u() * shift * 2 / W, u() * shift * 2 / H  # affine_grid's coordinates span [-1, 1]
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom  # output -> input map: rotate back, shrink
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)  # (B, 2, 3)
-    theta = theta.to(device=x.device, dtype=torch.float32)
-    grid = torch.nn.functional.affine_grid(theta, [B, x.shape[1], H, W], align_corners=False)
-    return torch.nn.functional.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
