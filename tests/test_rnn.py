@@ -127,6 +127,28 @@ def test_lstm_gradients_match_torch_lstm():
     torch.testing.assert_close(model.W_ph.grad, head.weight.grad.T, atol=1e-10, rtol=0)
 
 
+def test_lstm_float32_training_path_matches_the_float64_one():
+    """Training in float32 on the CPU runs the per-step products through oneDNN (StepProducts), float64 through
+    addmm: the same logits and parameter gradients within float32 rounding, at the benchmark's sizes."""
+    from cs324.rnn import lstm
+
+    torch.manual_seed(2)
+    model = LSTM(20, 1, 128, 10).double()
+    x, y = torch.randn(64, 19, 1, dtype=torch.float64), torch.randint(0, 10, (64,))
+    assert not lstm.StepProducts(model.W_h, 64).onednn  # float64: the reference path
+    nn.functional.cross_entropy(model(x), y).backward()
+    single = LSTM(20, 1, 128, 10)
+    single.load_state_dict({k: v.float() for k, v in model.state_dict().items()})
+    if lstm.ONEDNN:
+        assert lstm.StepProducts(single.W_h, 64).onednn
+    logits = single(x.float())
+    nn.functional.cross_entropy(logits, y).backward()
+    torch.testing.assert_close(logits.double(), model(x).detach(), atol=1e-5, rtol=0)
+    for name, p in single.named_parameters():
+        reference = dict(model.named_parameters())[name].grad
+        torch.testing.assert_close(p.grad.double(), reference, atol=1e-5, rtol=1e-4, msg=name)
+
+
 def test_lstm_cell_backward_is_the_derivative_of_its_forward():
     """The hand-written backward of one LSTM step against finite differences (float64), with and without a
     gradient arriving through c(t) (at the last step none does)."""
@@ -137,6 +159,7 @@ def test_lstm_cell_backward_is_the_derivative_of_its_forward():
     c_prev = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(LSTMCell.apply, (gates, c_prev))
     assert torch.autograd.gradcheck(lambda g, c: LSTMCell.apply(g, c)[0], (gates, c_prev))
+    assert torch.autograd.gradcheck(lambda g, c: LSTMCell.apply(g, c)[1], (gates, c_prev))  # no dL/dh(t)
 
 
 def test_lstm_loop_backward_and_the_stepwise_path_agree():

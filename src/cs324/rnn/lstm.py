@@ -67,16 +67,33 @@ class LSTM(nn.Module):
         return logits, hidden
 
 
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    """tanh(x) = 2 sigmoid(2x) - 1: on the CPUs of results/benchmarks torch's tanh of a (128, 128) step took
+    about three times its sigmoid."""
+    return torch.sigmoid(x * 2).mul_(2).sub_(1)
+
+
 def cell_forward(
     gates: torch.Tensor, c_prev: torch.Tensor, out: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, tuple]:
-    """One step's element-wise part: gate pre-activations (B, 4H) and c(t-1) -> h(t) (into ``out`` if given),
-    c(t), and what backward needs."""
-    i, f, g, o = gates.chunk(4, dim=1)
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    """One step's element-wise part: gate pre-activations (B, 4H), overwritten as scratch, and c(t-1) -> h(t)
+    (into ``out`` if given), c(t), and what backward needs.
+
+    A step is a dozen small element-wise ops on (B, H) tensors, each costing microseconds of overhead: the
+    four gates go through one sigmoid (the candidate's tanh as 2 sigmoid(2x) - 1), and the local derivatives
+    are formed here on whole (B, 4H) blocks so that backward is five products."""
+    H = gates.shape[1] // 4
+    gates[:, 2 * H : 3 * H].mul_(2)
+    s = gates.sigmoid_()  # [i | f | (g + 1) / 2 | o]
+    i, f, g_half, o = s.chunk(4, dim=1)
+    g = torch.mul(g_half, 2).sub_(1)
     c = torch.addcmul(f * c_prev, i, g)  # f * c(t-1) + i * g
-    tanh_c = torch.tanh(c)
-    return torch.mul(o, tanh_c, out=out), c, (i, f, g, o, c_prev, tanh_c)
+    tanh_c = tanh(c)
+    h = torch.mul(o, tanh_c, out=out)
+    slope = torch.addcmul(s, s, s, value=-1)  # sigmoid' = s (1 - s) for i, f, o
+    slope[:, 2 * H : 3 * H].mul_(4)  # tanh'(x) = 1 - g^2 = 4 s (1 - s) at s = sigmoid(2x)
+    dh_dc = torch.addcmul(o, o, tanh_c * tanh_c, value=-1)  # o (1 - tanh(c)^2): through h(t) = o * tanh(c(t))
+    return h, c, (slope, i, f, g, c_prev, tanh_c, dh_dc)
 
 
 def cell_backward(
@@ -84,21 +101,15 @@ def cell_backward(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """dL/d(gate pre-activations) (into ``out`` if given) and dL/dc(t-1), from dL/dh(t) and the dL/dc(t)
     sent back by step t+1."""
-    i, f, g, o, c_prev, tanh_c = saved
-    dc = grad_h * o * (1 - tanh_c * tanh_c)  # through h(t) = o * tanh(c(t))
-    if grad_c is not None:
-        dc = dc + grad_c
-    d_gates = torch.cat(
-        [
-            dc * g * i * (1 - i),  # input gate, through its sigmoid
-            dc * c_prev * f * (1 - f),  # forget gate
-            dc * i * (1 - g * g),  # candidate, through its tanh
-            grad_h * tanh_c * o * (1 - o),  # output gate
-        ],
-        dim=1,
-        out=out,
-    )
-    return d_gates, dc * f
+    slope, i, f, g, c_prev, tanh_c, dh_dc = saved
+    H = i.shape[1]
+    dc = grad_h * dh_dc if grad_c is None else torch.addcmul(grad_c, grad_h, dh_dc)
+    d_gates = slope.new_empty(slope.shape) if out is None else out
+    torch.mul(dc, g, out=d_gates[:, :H])  # input gate: dc/di = g
+    torch.mul(dc, c_prev, out=d_gates[:, H : 2 * H])  # forget gate: dc/df = c(t-1)
+    torch.mul(dc, i, out=d_gates[:, 2 * H : 3 * H])  # candidate: dc/dg = i
+    torch.mul(grad_h, tanh_c, out=d_gates[:, 3 * H :])  # output gate: dh/do = tanh(c)
+    return d_gates.mul_(slope), dc * f  # through each gate's nonlinearity
 
 
 class LSTMCell(torch.autograd.Function):
@@ -106,14 +117,50 @@ class LSTMCell(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, gates: torch.Tensor, c_prev: torch.Tensor):
-        h, c, saved = cell_forward(gates, c_prev)
+        h, c, saved = cell_forward(gates.clone(), c_prev)  # the clone: cell_forward overwrites its gates
         ctx.save_for_backward(*saved)
         return h, c
 
     @staticmethod
     def backward(ctx, grad_h: torch.Tensor | None, grad_c: torch.Tensor | None):
         saved = ctx.saved_tensors
-        return cell_backward(saved, torch.zeros_like(saved[0]) if grad_h is None else grad_h, grad_c)
+        return cell_backward(saved, torch.zeros_like(saved[5]) if grad_h is None else grad_h, grad_c)
+
+
+def _onednn_linear() -> bool:
+    """Whether this torch build has oneDNN's linear with prepacked weights (its x86 CPU builds do)."""
+    try:
+        return torch.backends.mkldnn.is_available() and callable(torch.ops.mkldnn._reorder_linear_weight)
+    except (AttributeError, RuntimeError):
+        return False
+
+
+ONEDNN = _onednn_linear()
+
+
+class StepProducts:
+    """The recurrence's two products with W_h (H, 4H) per step: x_proj[t] + h @ W_h forward, d_gates @ W_h^T
+    backward. On a float32 CPU tensor they run through oneDNN with W_h packed once per call, as nn.LSTM's own
+    kernel does: MKL's addmm took 2.5 times as long on these (128, 128) x (128, 512) shapes on the AMD EPYC of
+    results/benchmarks. Elsewhere (float64, CUDA, builds without oneDNN) they are plain addmm and mm."""
+
+    def __init__(self, W_h: torch.Tensor, batch: int) -> None:
+        self.onednn = ONEDNN and W_h.dtype == torch.float32 and W_h.device.type == "cpu"
+        if self.onednn:  # linear(x, w) = x @ w^T: w = W_h^T forward, W_h backward
+            self.forward_w = torch.ops.mkldnn._reorder_linear_weight(W_h.T.contiguous(), batch)
+            self.backward_w = torch.ops.mkldnn._reorder_linear_weight(W_h.contiguous(), batch)
+        else:
+            self.forward_w, self.backward_w = W_h, W_h.T.contiguous()
+
+    def forward(self, x_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        if self.onednn:
+            return torch.ops.mkldnn._linear_pointwise.binary(h, x_t, self.forward_w, None, "add")
+        return torch.addmm(x_t, h, self.forward_w)
+
+    def backward(self, d_gates: torch.Tensor) -> torch.Tensor:
+        if self.onednn:
+            return torch.ops.mkldnn._linear_pointwise(d_gates, self.backward_w, None, "none", [], "")
+        return d_gates @ self.backward_w
 
 
 class LSTMLoop(torch.autograd.Function):
@@ -126,10 +173,11 @@ class LSTMLoop(torch.autograd.Function):
     def forward(ctx, x_proj: torch.Tensor, W_h: torch.Tensor):
         L, B, H = x_proj.shape[0], x_proj.shape[1], W_h.shape[0]
         hs, c, steps = x_proj.new_zeros(L + 1, B, H), x_proj.new_zeros(B, H), []  # hs[t] = h(t), h(0) = 0
+        products = StepProducts(W_h, B)
         for t in range(L):
-            _, c, saved = cell_forward(torch.addmm(x_proj[t], hs[t], W_h), c, out=hs[t + 1])
+            _, c, saved = cell_forward(products.forward(x_proj[t], hs[t]), c, out=hs[t + 1])
             steps.append(saved)
-        ctx.steps = steps
+        ctx.steps, ctx.products = steps, products
         ctx.save_for_backward(hs, W_h)
         return hs[L].clone()  # a view of hs would tie the caller's graph to this saved buffer
 
@@ -138,9 +186,8 @@ class LSTMLoop(torch.autograd.Function):
         hs, W_h = ctx.saved_tensors
         L, H = len(ctx.steps), W_h.shape[0]
         d_gates = grad_h.new_empty(L, grad_h.shape[0], 4 * H)
-        W_h_T = W_h.T.contiguous()
         dh, dc = grad_h, None
         for t in reversed(range(L)):
             _, dc = cell_backward(ctx.steps[t], dh, dc, out=d_gates[t])
-            dh = d_gates[t] @ W_h_T
+            dh = ctx.products.backward(d_gates[t])
         return d_gates, hs[:L].reshape(-1, H).T @ d_gates.reshape(-1, 4 * H)
