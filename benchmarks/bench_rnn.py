@@ -7,8 +7,10 @@ batch 128, hidden 128, T=20 (19 input digits), measured in one run on every devi
 present; ratios > 1 mean the hand-written loop is slower than cuDNN/ATen's fused RNN.
 Each step's GFLOP/s (its matrix products: forward, and twice that for the backward) is
 set against the fp32 matmul rate measured in the same run at the same thread count: the
-machine's own limit. Tables go to a folder named by the CPU model and the instruction set
-torch dispatches (one per kind of machine).
+machine's own limit. Each hand-written loop is timed in alternation with its torch.nn
+counterpart, and its ratio is the median of the rounds' ratios (``machine.paired_seconds``).
+Tables go to a folder named by the CPU model and the instruction set torch dispatches (one
+per kind of machine).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from machine import cpu_folder, machine_facts, matmul_gflops, seconds_per_call
+from machine import cpu_folder, machine_facts, matmul_gflops, paired_seconds
 
 from cs324.rnn.lstm import LSTM
 from cs324.rnn.vanilla_rnn import VanillaRNN
@@ -38,7 +40,7 @@ class TorchRecurrent(nn.Module):
         return self.head(out[:, -1])
 
 
-def time_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int) -> float:
+def training_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-3)
 
     def step():
@@ -47,7 +49,7 @@ def time_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int) 
         loss.backward()
         opt.step()
 
-    return seconds_per_call(step, calls=repeats, warmup=5)
+    return step
 
 
 def step_gflop(gates: int, batch: int, hidden: int, length: int, input_dim: int, classes: int = 10) -> float:
@@ -69,7 +71,10 @@ def measure(device: str, threads: int | None, batch=128, hidden=128, length=19, 
         "LSTM (ours)": LSTM(length, input_dim, hidden, 10),
         "nn.LSTM": TorchRecurrent(nn.LSTM, input_dim, hidden, 10),
     }
-    times = {name: time_step(m.to(device), x, y, repeats) for name, m in models.items()}
+    steps = {name: training_step(m.to(device), x, y) for name, m in models.items()}
+    times, ratios = {}, {}
+    for ours, reference in (("VanillaRNN", "nn.RNN"), ("LSTM (ours)", "nn.LSTM")):  # timed in alternation
+        times[ours], times[reference], ratios[ours] = paired_seconds(steps[ours], steps[reference], calls=repeats)
     work = {name: step_gflop(4 if "LSTM" in name else 1, batch, hidden, length, input_dim) for name in models}
     return {
         "device": device,
@@ -78,8 +83,8 @@ def measure(device: str, threads: int | None, batch=128, hidden=128, length=19, 
         "s_per_step": times,
         "sequences_per_s": {name: batch / t for name, t in times.items()},
         "gflops": {name: work[name] / t for name, t in times.items()},
-        "rnn_ratio": times["VanillaRNN"] / times["nn.RNN"],
-        "lstm_ratio": times["LSTM (ours)"] / times["nn.LSTM"],
+        "rnn_ratio": ratios["VanillaRNN"],
+        "lstm_ratio": ratios["LSTM (ours)"],
     }
 
 
@@ -111,7 +116,7 @@ def main() -> None:
             ("nn.LSTM", None),
         ):
             share = f"{r['gflops'][name] / r['matmul_fp32_gflops']:.0%}" if r["matmul_fp32_gflops"] else "-"
-            ratio = f"{r['s_per_step'][name] / r['s_per_step'][reference]:.2f}" if reference else "1"
+            ratio = f"{r['rnn_ratio' if name == 'VanillaRNN' else 'lstm_ratio']:.2f}" if reference else "1"
             lines.append(
                 f"| {r['device']} | {r['threads']} | {name} | {r['s_per_step'][name] * 1e3:.2f} | "
                 f"{r['sequences_per_s'][name]:,.0f} | {r['gflops'][name]:.1f} | {share} | {ratio} |"

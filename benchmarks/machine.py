@@ -31,6 +31,32 @@ def seconds_per_call(fn: Callable[[], object], calls: int, rounds: int = 5, warm
     return statistics.median(times)
 
 
+def paired_seconds(
+    fn: Callable[[], object], reference: Callable[[], object], calls: int, rounds: int = 7, warmup: int = 2
+) -> tuple[float, float, float]:
+    """(seconds a call of ``fn``, of ``reference``, their ratio): rounds that time ``calls`` calls of one, then
+    of the other, each figure the median over the rounds, the ratio the median of the rounds' ratios. The two
+    share each moment's machine, so a ratio holds where separate timings on a shared 2-core machine drift by
+    tens of percent between them."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    for _ in range(warmup):
+        fn()
+        reference()
+    times: list[tuple[float, float]] = []
+    for _ in range(rounds):
+        pair = []
+        for f in (fn, reference):
+            sync()
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                f()
+            sync()
+            pair.append((time.perf_counter() - t0) / calls)
+        times.append((pair[0], pair[1]))
+    a, b = zip(*times)
+    return statistics.median(a), statistics.median(b), statistics.median(x / y for x, y in times)
+
+
 def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 2048, calls: int = 2) -> float:
     """GFLOP/s of ``torch.matmul`` for (m x k) @ (k x n) in ``dtype``: the machine's own limit."""
     a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)

@@ -80,8 +80,9 @@ def cell_forward(
     (into ``out`` if given), c(t), and what backward needs.
 
     A step is a dozen small element-wise ops on (B, H) tensors, each costing microseconds of overhead: the
-    four gates go through one sigmoid (the candidate's tanh as 2 sigmoid(2x) - 1), and the local derivatives
-    are formed here on whole (B, 4H) blocks so that backward is five products."""
+    four gates go through one sigmoid (the candidate's tanh as 2 sigmoid(2x) - 1). What is saved for
+    backward is kept small (the sigmoids, g, c(t-1), tanh c(t)): the steps' saved tensors outgrow the cache,
+    and backward pays for every byte it reads back."""
     H = gates.shape[1] // 4
     gates[:, 2 * H : 3 * H].mul_(2)
     s = gates.sigmoid_()  # [i | f | (g + 1) / 2 | o]
@@ -89,27 +90,25 @@ def cell_forward(
     g = torch.mul(g_half, 2).sub_(1)
     c = torch.addcmul(f * c_prev, i, g)  # f * c(t-1) + i * g
     tanh_c = tanh(c)
-    h = torch.mul(o, tanh_c, out=out)
-    slope = torch.addcmul(s, s, s, value=-1)  # sigmoid' = s (1 - s) for i, f, o
-    slope[:, 2 * H : 3 * H].mul_(4)  # tanh'(x) = 1 - g^2 = 4 s (1 - s) at s = sigmoid(2x)
-    dh_dc = torch.addcmul(o, o, tanh_c * tanh_c, value=-1)  # o (1 - tanh(c)^2): through h(t) = o * tanh(c(t))
-    return h, c, (slope, i, f, g, c_prev, tanh_c, dh_dc)
+    return torch.mul(o, tanh_c, out=out), c, (s, g, c_prev, tanh_c)
 
 
 def cell_backward(
     saved: tuple, grad_h: torch.Tensor, grad_c: torch.Tensor | None, out: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """dL/d(gate pre-activations) (into ``out`` if given) and dL/dc(t-1), from dL/dh(t) and the dL/dc(t)
-    sent back by step t+1."""
-    slope, i, f, g, c_prev, tanh_c, dh_dc = saved
-    H = i.shape[1]
+    sent back by step t+1: five products into the four gate blocks, then one through every gate's slope."""
+    s, g, c_prev, tanh_c = saved
+    H = g.shape[1]
+    i, f, _, o = s.chunk(4, dim=1)
+    dh_dc = torch.addcmul(o, o, tanh_c * tanh_c, value=-1)  # o (1 - tanh(c)^2): through h(t) = o * tanh(c(t))
     dc = grad_h * dh_dc if grad_c is None else torch.addcmul(grad_c, grad_h, dh_dc)
-    d_gates = slope.new_empty(slope.shape) if out is None else out
+    d_gates = s.new_empty(s.shape) if out is None else out
     torch.mul(dc, g, out=d_gates[:, :H])  # input gate: dc/di = g
     torch.mul(dc, c_prev, out=d_gates[:, H : 2 * H])  # forget gate: dc/df = c(t-1)
-    torch.mul(dc, i, out=d_gates[:, 2 * H : 3 * H])  # candidate: dc/dg = i
+    torch.mul(dc, i, out=d_gates[:, 2 * H : 3 * H]).mul_(4)  # candidate: dc/dg = i; tanh' = 4 s (1 - s), below
     torch.mul(grad_h, tanh_c, out=d_gates[:, 3 * H :])  # output gate: dh/do = tanh(c)
-    return d_gates.mul_(slope), dc * f  # through each gate's nonlinearity
+    return d_gates.mul_(torch.addcmul(s, s, s, value=-1)), dc * f  # sigmoid' = s (1 - s) for every block
 
 
 class LSTMCell(torch.autograd.Function):
@@ -124,7 +123,7 @@ class LSTMCell(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h: torch.Tensor | None, grad_c: torch.Tensor | None):
         saved = ctx.saved_tensors
-        return cell_backward(saved, torch.zeros_like(saved[5]) if grad_h is None else grad_h, grad_c)
+        return cell_backward(saved, torch.zeros_like(saved[1]) if grad_h is None else grad_h, grad_c)
 
 
 def _onednn_linear() -> bool:
