@@ -88,7 +88,18 @@ ENTRIES = [
     ),
     Entry(
         "part1_cifar_mlp_ablation",  # the best recipe with one ingredient out, full length, seed 0 (full: the rerun)
-        ("python -m cs324.mlp.cifar_mlp --seed 0 --augment none --out results/part1_cifar_mlp_ablation/no_augment",),
+        tuple(
+            f"python -m cs324.mlp.cifar_mlp --seed 0 {flags} --out results/part1_cifar_mlp_ablation/{name}"
+            for name, flags in (
+                ("no_augment", "--augment none"),
+                ("no_dropout", "--dropout 0"),
+                ("no_label_smoothing", "--label_smoothing 0"),
+                ("no_weight_decay", "--weight_decay 0"),
+                ("constant_lr", "--lr_schedule constant"),
+                ("relu", "--activation relu"),
+                ("no_norm", "--norm none"),
+            )
+        ),
         derive=("python -m cs324.results results/part1_cifar_mlp_ablation",),
         derived=("table.md", "table.json"),
         needs_cifar=True,
