@@ -45,6 +45,12 @@ def test_the_mlp_ablation_paragraph_compares_each_row_with_the_full_recipe_on_th
     assert f"no mirror-and-crop augmentation {delta:+.1f} points" in text
     assert f"test {100 * row['test_acc_at_best_val']:.2f}%" in text and "its clean-clone rerun" in text
     assert "no dropout" not in text  # a row not run is not described
+    # a second row, outside the band: the closing sentence sorts the rows by their verdicts
+    shutil.copytree(MLP / "part1_cifar_mlp_ablation/no_augment", tmp_path / "part1_cifar_mlp_ablation/no_norm")
+    (text,) = ablation(tmp_path)
+    assert text.endswith(
+        "Beyond the noise band: no batch normalisation (worse). Within it: no mirror-and-crop augmentation."
+    )
 
 
 @pytest.mark.skipif(not (SPEC / "seed1/metrics.jsonl").exists(), reason="needs the committed spec runs")

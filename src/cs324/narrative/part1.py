@@ -191,11 +191,12 @@ def ablation(results: Path) -> list[str]:
         return []
     full, which = summarise_run(full_run), "its clean-clone rerun" if full_run == rerun else "its seed 0"
     band = against(full, full, full_run)[1]
-    parts = []
+    parts, verdicts = [], {}
     for name, change in ABLATION.items():
         if name in rows:
             r = rows[name]
             delta, _, verdict = against(r, full, full_run)
+            verdicts.setdefault(verdict, []).append(change.split(" instead of")[0])
             parts.append(
                 f"{change} {points(delta)} ({verdict}; test {pct(r['test_acc_at_best_val'], 2)}, final training "
                 f"accuracy {pct(r['final_train_acc'])})"
@@ -205,10 +206,22 @@ def ablation(results: Path) -> list[str]:
         parts.append(
             f"scoring the un-flipped image alone (no TTA, the same run) {points(max(views) - full['best_val_acc'])}"
         )
-    return [
+    text = (
         f"Taking one ingredient out at a time at full length ({full['epochs']:.0f} epochs, seed 0, "
         f"{device_label(full, with_cpu=True)}; validation accuracy against the full recipe's "
         f"{pct(full['best_val_acc'], 2)} ({which}), test {pct(full['test_acc_at_best_val'], 2)} "
         f"and training accuracy {pct(full['final_train_acc'])}; two standard errors of a difference are "
         f"±{points(band, signed=False)}): " + "; ".join(parts) + "."
-    ]
+    )
+    if len(rows) > 1:  # which changes one seed can tell apart from the full recipe, and which it cannot
+        beyond = [f"{_listed(verdicts[v])} ({v})" for v in ("worse", "better") if verdicts.get(v)]
+        if beyond:
+            text += f" Beyond the noise band: {'; '.join(beyond)}."
+        if verdicts.get("within noise"):
+            text += f" Within it: {_listed(verdicts['within noise'])}."
+    return [text]
+
+
+def _listed(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
