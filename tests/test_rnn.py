@@ -149,6 +149,23 @@ def test_lstm_float32_training_path_matches_the_float64_one():
         torch.testing.assert_close(p.grad.double(), reference, atol=1e-5, rtol=1e-4, msg=name)
 
 
+def test_lstm_trains_under_bf16_autocast():
+    """--amp: the input projection runs in bf16, the recurrence in float32; the gradients are float32's within
+    bf16 rounding."""
+    torch.manual_seed(3)
+    model = LSTM(10, 1, 16, 10)
+    x, y = torch.randn(8, 9, 1), torch.randint(0, 10, (8,))
+    nn.functional.cross_entropy(model(x), y).backward()
+    reference = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert p.grad.dtype == torch.float32
+        assert (p.grad - reference[name]).norm() <= 0.05 * reference[name].norm() + 1e-6, name
+
+
 def test_lstm_cell_backward_is_the_derivative_of_its_forward():
     """The hand-written backward of one LSTM step against finite differences (float64), with and without a
     gradient arriving through c(t) (at the last step none does)."""

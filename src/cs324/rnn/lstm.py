@@ -57,7 +57,11 @@ class LSTM(nn.Module):
         # step reads and writes contiguous rows.
         x_proj = torch.addmm(self.b, x.transpose(0, 1).reshape(T * B, D), self.W_x).view(T, B, -1)
         if not return_hidden:  # training: the same loop, with the whole backward written out
-            return LSTMLoop.apply(x_proj, self.W_h) @ self.W_ph + self.b_p
+            # in W_h's dtype even under --amp: LSTMLoop's backward is written for one dtype, and bf16 would
+            # buy its small per-step products little
+            with torch.autocast(x.device.type, enabled=False):
+                h = LSTMLoop.apply(x_proj.to(self.W_h.dtype), self.W_h)
+            return h @ self.W_ph + self.b_p
         h, c = self.init_hidden(B)  # (B, H) each
         hidden = []
         for x_t in x_proj.unbind(0):  # one view per step (see VanillaRNN.forward)
