@@ -13,22 +13,24 @@ import torch
 from cs324.runtime import cpu_model, cpu_supports_bf16
 
 
+def _round(fn: Callable[[], object], calls: int) -> float:
+    """Seconds a call of ``fn`` over ``calls`` calls in a row, waiting for the GPU where one is in use."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    sync()
+    return (time.perf_counter() - t0) / calls
+
+
 def seconds_per_call(fn: Callable[[], object], calls: int, rounds: int = 5, warmup: int = 2) -> float:
     """Seconds one ``fn()`` takes: the median over ``rounds`` timings of ``calls`` calls each, after ``warmup``
     calls. On a shared 2-core machine a single timing moves by tens of percent from one run to the next; the
-    median of several is what a rerun reproduces. Waits for the GPU where one is in use."""
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    median of several is what a rerun reproduces."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(rounds):
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        sync()
-        times.append((time.perf_counter() - t0) / calls)
-    return statistics.median(times)
+    return statistics.median(_round(fn, calls) for _ in range(rounds))
 
 
 def paired_seconds(
@@ -38,21 +40,10 @@ def paired_seconds(
     of the other, each figure the median over the rounds, the ratio the median of the rounds' ratios. The two
     share each moment's machine, so a ratio holds where separate timings on a shared 2-core machine drift by
     tens of percent between them."""
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     for _ in range(warmup):
         fn()
         reference()
-    times: list[tuple[float, float]] = []
-    for _ in range(rounds):
-        pair = []
-        for f in (fn, reference):
-            sync()
-            t0 = time.perf_counter()
-            for _ in range(calls):
-                f()
-            sync()
-            pair.append((time.perf_counter() - t0) / calls)
-        times.append((pair[0], pair[1]))
+    times = [(_round(fn, calls), _round(reference, calls)) for _ in range(rounds)]
     a, b = zip(*times)
     return statistics.median(a), statistics.median(b), statistics.median(x / y for x, y in times)
 
