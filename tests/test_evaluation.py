@@ -64,9 +64,24 @@ def test_views_are_the_mirror_and_the_shift_of_the_same_images():
 def test_training_evaluation_reports_the_unflipped_accuracy_from_the_same_passes():
     """Under tta the un-flipped accuracy equals the accuracy without it; the layout changes nothing."""
     model = linear_model()
-    plain = evaluate_splits(model, loader(), ("val", "test"), tta=False)
-    tta = evaluate_splits(model, loader(), ("val", "test"), tta=True)
-    last = evaluate_splits(model, loader(channels_last=True), ("val", "test"), tta=True)
+    plain = evaluate_splits(model, loader(), ("val", "test"), "none")
+    tta = evaluate_splits(model, loader(), ("val", "test"), "flip")
+    last = evaluate_splits(model, loader(channels_last=True), ("val", "test"), "flip")
     assert tta["val_acc_no_tta"] == plain["val_acc"] and tta["test_acc_no_tta"] == plain["test_acc"]
     assert tta["val_loss"] != plain["val_loss"] and "val_acc_no_tta" not in plain
     assert last["test_acc"] == tta["test_acc"] and last["test_loss"] == pytest.approx(tta["test_loss"], rel=1e-5)
+    assert "val_acc_flip" not in tta  # a scheme is not its own ablation
+
+
+def test_shifted_evaluation_reports_each_smaller_scheme_from_the_same_passes():
+    """Under flip_shift2 the mirror-only and the plain accuracies equal those schemes' own evaluations,
+    and the shifted score is its own (it differs from the mirror's in loss)."""
+    model = linear_model()
+    flip = evaluate_splits(model, loader(), ("val", "test"), "flip")
+    shifted = evaluate_splits(model, loader(), ("val", "test"), "flip_shift2")
+    for split in ("val", "test"):
+        assert shifted[f"{split}_acc_flip"] == flip[f"{split}_acc"]
+        assert shifted[f"{split}_acc_no_tta"] == flip[f"{split}_acc_no_tta"]
+        assert shifted[f"{split}_loss"] != pytest.approx(flip[f"{split}_loss"], rel=1e-6)
+    with pytest.raises(ValueError, match="flip_shift9"):
+        evaluate_splits(model, loader(), ("val",), "flip_shift9")

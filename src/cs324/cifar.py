@@ -66,6 +66,19 @@ class CifarConfig(RuntimeConfig):
     tta: bool = option(
         False, "average logits over the image and its mirror at eval", action=argparse.BooleanOptionalAction
     )
+    tta_shift: int = option(
+        0,
+        "with --tta, also average the image and its mirror shifted N px along the diagonal both ways "
+        "(cs324.evaluation.SCHEMES flip_shift1/2; default: 0, the mirror alone)",
+        type=int_in(0, 2),
+    )
+
+    @property
+    def tta_scheme(self) -> str:
+        """The evaluation's scheme of views (a key of ``cs324.evaluation.SCHEMES``)."""
+        if not self.tta:
+            return "none"
+        return f"flip_shift{self.tta_shift}" if self.tta_shift else "flip"
 
 
 C = TypeVar("C", bound=CifarConfig)
@@ -125,6 +138,8 @@ def train_cifar(config: CifarConfig, build_model: Callable[[], nn.Module], *, ch
         )
     except CifarDataError as e:
         raise UsageError(str(e)) from None
+    if config.tta_shift and not config.tta:
+        raise UsageError(f"--tta_shift {config.tta_shift} shifts the test-time views: it needs --tta")
     steps = math.ceil(config.epochs * loader.steps_per_epoch) if config.epochs else config.max_steps
     max_steps, eval_freq = budget(steps, config.eval_freq, config.dry_run)
     splits = ("val", "test") if config.val_size else ("test",)
@@ -143,7 +158,7 @@ def train_cifar(config: CifarConfig, build_model: Callable[[], nn.Module], *, ch
 
     def evaluate(m: nn.Module) -> dict:
         sizes = {f"n_{split}": loader.size(split) for split in splits}
-        return evaluate_splits(m, loader, splits, config.tta) | sizes | {"data_seconds": loader.data_seconds}
+        return evaluate_splits(m, loader, splits, config.tta_scheme) | sizes | {"data_seconds": loader.data_seconds}
 
     result = fit(
         session,
@@ -158,14 +173,13 @@ def train_cifar(config: CifarConfig, build_model: Callable[[], nn.Module], *, ch
         steps_per_epoch=loader.steps_per_epoch,
     )
     if session.out is not None and session.is_main and not result.interrupted:
-        write_confusion(session, result.scored_model or model, loader, config.tta)
+        write_confusion(session, result.scored_model or model, loader, config.tta_scheme)
     cleanup(session)
     return result
 
 
-def write_confusion(session: Session, model: nn.Module, loader: CifarLoader, tta: bool) -> None:
-    """``confusion_test.json``: the final model's test confusion matrix (rows = true class)."""
-    scheme = "flip" if tta else "none"
+def write_confusion(session: Session, model: nn.Module, loader: CifarLoader, scheme: str) -> None:
+    """``confusion_test.json``: the final model's test confusion matrix (rows = true class), under ``scheme``."""
     model.eval()
     with session.autocast():
         logits = view_logits(model, loader, "test", views_of(scheme))

@@ -88,15 +88,19 @@ def select(val_scores: dict[str, Score]) -> str:
     return max(val_scores, key=lambda name: (val_scores[name].acc, -len(SCHEMES[name])))
 
 
-def evaluate_splits(model: nn.Module, loader: CifarLoader, splits: tuple[str, ...], tta: bool) -> dict[str, float]:
-    """``{split}_loss`` and ``{split}_acc`` of each split; with ``tta`` scored on the image and its mirror,
-    and ``{split}_acc_no_tta`` from the same forward passes (the ablation of TTA, for free)."""
-    scheme = "flip" if tta else "none"
+def evaluate_splits(model: nn.Module, loader: CifarLoader, splits: tuple[str, ...], scheme: str) -> dict[str, float]:
+    """``{split}_loss`` and ``{split}_acc`` of each split under ``scheme``. From the same forward passes, for
+    free, the accuracy of every smaller scheme whose views it holds: ``{split}_acc_no_tta`` (the image alone)
+    and, under a shifted scheme, ``{split}_acc_flip`` (the image and its mirror): the ablation of each view."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"no test-time scheme {scheme!r}; the schemes are {', '.join(SCHEMES)}")
+    smaller = {"no_tta": "none", "flip": "flip"}
+    smaller = {key: s for key, s in smaller.items() if s != scheme and set(SCHEMES[s]) <= set(SCHEMES[scheme])}
     metrics = {}
     for split in splits:
-        logits = view_logits(model, loader, split, views_of(scheme, "none"))
+        logits = view_logits(model, loader, split, views_of(scheme, *smaller.values()))
         score = score_scheme(logits, scheme, loader.labels(split))
         metrics[f"{split}_loss"], metrics[f"{split}_acc"] = score.loss, score.acc
-        if tta:
-            metrics[f"{split}_acc_no_tta"] = score_scheme(logits, "none", loader.labels(split)).acc
+        for key, s in smaller.items():
+            metrics[f"{split}_acc_{key}"] = score_scheme(logits, s, loader.labels(split)).acc
     return metrics
