@@ -27,6 +27,7 @@ MLP_WHITEN = ARCHIVE / "part1_mlp_whitening_probe"
 MLP_WHITEN_COMMIT = "eb341bc"  # the commit holding the MLP's --whiten
 MLP_AFFINE = ARCHIVE / "part1_mlp_affine_probe"
 MLP_AFFINE_COMMIT = "4d83351"  # the commit holding --augment affine
+DROPOUT02 = "results/part1_cifar_mlp_dropout02"  # the 140-epoch mirror-and-crop run at the probe's dropout
 CODE_COMMIT = "0abca17"  # the last commit holding the code of whitening, progressive resizing, cutout, alt. flips
 
 
@@ -77,13 +78,10 @@ def paragraphs() -> list[tuple[str, str]]:
     mlp, mlp_white = run("best", MLP_WHITEN), run("best_whiten", MLP_WHITEN)
     eps = json.loads((MLP_WHITEN / "best_whiten/config.json").read_text())["whiten"]
     affine, affine_long = run("affine", MLP_AFFINE), run("affine_double", MLP_AFFINE)
-    crop, crop_long = (  # mirror-and-crop seed 0 at the recipe's length and twice it, same CPU and precision
-        run("seed0", ROOT / f"results/part1_cifar_mlp_best_{name}") for name in ("rerun", "double")
-    )
+    # mirror-and-crop seed 0 of the recipe the probe changed (dropout 0.2), at 70 epochs and at 140, same CPU and bf16
+    crop, crop_long = run("full", ROOT / "results/part1_cifar_mlp_ablation"), run("seed0", ROOT / DROPOUT02)
     long_crop_there = next(  # the stopped run against mirror-and-crop at the same step of the same schedule
-        r
-        for r in read_metrics(ROOT / "results/part1_cifar_mlp_best_double/seed0")
-        if "val_acc" in r and r["step"] == affine_long["steps"]
+        r for r in read_metrics(ROOT / DROPOUT02 / "seed0") if "val_acc" in r and r["step"] == affine_long["steps"]
     )
     return [
         (

@@ -31,8 +31,8 @@ def module_args(command: str) -> tuple[str, list[str]]:
 
 def same_run(saved: dict, parsed: dict, defaults: dict) -> list[str]:
     """Keys where a run's config.json differs from what its command parses to at HEAD: the recorded
-    environment, run steering (out, resume, ...) and flags added since the run, at their defaults (which
-    keep the old behaviour), are not differences."""
+    environment, run steering (out, resume, ...) and flags added since the run, at their defaults (the
+    config class's, which keep the old behaviour: a recipe may set a new flag otherwise), are not differences."""
     from cs324.runtime import ENV_KEYS, RUN_CONTROL_KEYS
 
     ignored = set(ENV_KEYS) | RUN_CONTROL_KEYS | {"n_val", "n_test"}
@@ -94,8 +94,9 @@ def test_cifar_runs_are_what_the_commands_make_at_head(entry):
         out = manifest.argv_of(command)[manifest.argv_of(command).index("--out") + 1]
         for run in sorted((ROOT / out).parent.glob((ROOT / out).name + "*")):  # one folder per seed
             saved = json.loads((run / "config.json").read_text())
-            parsed = as_dict(trainer.parse([*argv, "--seed", str(saved["seed"])]))
-            assert same_run(saved, parsed, as_dict(trainer.parse([]))) == [], run.name
+            config = trainer.parse([*argv, "--seed", str(saved["seed"])])
+            parsed = as_dict(config)
+            assert same_run(saved, parsed, as_dict(type(config)())) == [], run.name
             assert saved["n_test"] == 10_000 and saved["n_val"] == 5_000
             if saved.get("epochs") is None:  # ran to its budget: an unfinished run is no result
                 assert read_metrics(run)[-1]["step"] == saved["max_steps"], f"{run.name} is unfinished"

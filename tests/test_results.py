@@ -89,8 +89,8 @@ def same_config(a: dict, b: dict, ignored: set[str]) -> bool:
 
 
 def test_cifar_mlp_best_reruns_from_a_clean_clone_within_one_point():
-    """The README command, seed 0, rerun from a clean clone at HEAD (on another CPU: its record says which, and
-    whether bf16 ran) lands within 1 point of the committed seed 0, at the step validation chose."""
+    """The README command, seed 0, rerun from a clean clone at HEAD (its record says on which CPU, and whether
+    bf16 ran) lands within 1 point of the committed seed 0, at the step validation chose."""
     from cs324.runtime import ENV_KEYS, RUN_CONTROL_KEYS
 
     committed, rerun = ROOT / "results/part1_cifar_mlp_best/seed0", ROOT / "results/part1_cifar_mlp_best_rerun/seed0"

@@ -106,12 +106,21 @@ def part1(results: Path) -> list:
     experiments += headline_runs(results / "part1_cifar_mlp_plain", "Task 3, the plain MLP at HEAD.")
     experiments += headline_runs(results / "part1_cifar_mlp_best", "Task 3, the best MLP at HEAD, one folder per seed.")
     experiments += headline_runs(
-        results / "part1_cifar_mlp_best_double", "Task 3, the best MLP at twice its schedule, seed 0.", "run"
+        results / "part1_cifar_mlp_best_rerun", "Task 3, the best MLP's seed 0 again, from a clean clone.", "run"
     )
     experiments += headline_runs(
-        results / "part1_cifar_mlp_best_rerun",
-        "Task 3, the best MLP's seed 0 again, from a clean clone on another CPU.",
+        results / "part1_cifar_mlp_70ep",
+        "Task 3, the former best MLP recipe (70 epochs, dropout 0.2, the image and its mirror at test time).",
+    )
+    experiments += headline_runs(
+        results / "part1_cifar_mlp_dropout02",
+        "Task 3, the best MLP with the former dropout 0.2 and the image and its mirror at test time, seed 0.",
         "run",
+    )
+    experiments += headline_runs(
+        results / "part1_cifar_mlp_ablation",
+        "Task 3, the former recipe (70 epochs) with one ingredient taken out, seed 0 each (full: none out).",
+        "variant",
     )
     return part_blocks(
         1,

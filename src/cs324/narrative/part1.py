@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cs324.evaluation import SCHEMES
 from cs324.narrative.common import against, overfitting, pct, points, seeds_of
 from cs324.results import device_label, mean_std, run_folders, seed_summary, summarise_run
 from cs324.runtime import read_metrics
@@ -60,11 +61,14 @@ def part1_cifar(results: Path) -> list[str]:
     best_seeds = seeds_of(results / "part1_cifar_mlp_best")
     if best_seeds:
         m = seed_summary(best_seeds)
-        o = [overfitting(r) for r in run_folders(results / "part1_cifar_mlp_best")]
+        runs = run_folders(results / "part1_cifar_mlp_best")
+        o = [overfitting(r) for r in runs]
+        config = json.loads((runs[0] / "config.json").read_text())
         text = (
-            f"The best recipe (three 2048-wide batch-normalised GELU layers, dropout, AdamW with a one-cycle "
-            f"schedule, label smoothing, mirror-and-crop augmentation, {best_seeds[0]['epochs']:.0f} epochs) "
-            f"reaches {mean_std(m['test_mean'], m['test_std'], m['n'])} on {m['n_test'][0]:,} test images"
+            f"The best recipe (three 2048-wide batch-normalised GELU layers, dropout {config['dropout']}, AdamW with "
+            f"a one-cycle schedule, label smoothing, mirror-and-crop augmentation, {best_seeds[0]['epochs']:.0f} "
+            f"epochs, scored on {len(SCHEMES[scheme_of(config)])} views of each image) reaches "
+            f"{mean_std(m['test_mean'], m['test_std'], m['n'])} on {m['n_test'][0]:,} test images"
         )
         if plain:
             text += f", {points(m['test_mean'] - seed_summary(plain)['test_mean'])} over the plain MLP"
@@ -80,13 +84,14 @@ def part1_cifar(results: Path) -> list[str]:
             plain_gap = overfitting(run_folders(results / "part1_cifar_mlp_plain")[0])["gap"]
             text += f", against {points(plain_gap, signed=False)} above for the plain MLP on clean ones"
         text += (
-            f"; the best validation accuracy falls at the last evaluation in "
-            f"{sum(r['best_step'] == r['steps'] for r in best_seeds)} of {len(best_seeds)} runs, and validation "
-            f"loss is still falling there in {falling} of {len(o)}: the regularised MLP is still learning when "
-            f"its budget ends, not memorising."
+            f"; the best validation accuracy falls in the last tenth of the schedule in "
+            f"{sum(r['best_step'] >= 0.9 * r['steps'] for r in best_seeds)} of {len(best_seeds)} runs, and "
+            f"validation loss is still falling at the end in {falling} of {len(o)}: the regularised MLP is still "
+            f"learning when its budget ends, not memorising."
         )
+        text += views_gain(runs, best_seeds)
         out.append(text)
-        out += double_schedule(results, best_seeds)
+        out += schedule(results, best_seeds)
         out += rerun(results, best_seeds)
         out += ablation(results)
     table = results / "archive/part1_cifar_mlp/table.json"
@@ -121,26 +126,55 @@ def part1_cifar(results: Path) -> list[str]:
     return out
 
 
-def double_schedule(results: Path, best_seeds: list[dict]) -> list[str]:
-    """The best recipe at twice its length, seed 0: what a longer schedule buys a regularised MLP."""
-    double = seeds_of(results / "part1_cifar_mlp_best_double")
+def scheme_of(config: dict) -> str:
+    """The test-time scheme a run's config.json asked for (runs made before --tta_shift scored the mirror)."""
+    if not config.get("tta"):
+        return "none"
+    return f"flip_shift{config['tta_shift']}" if config.get("tta_shift") else "flip"
+
+
+def views_gain(runs: list[Path], summaries: list[dict]) -> str:
+    """What the shifted test-time views add over the image and its mirror alone, at each run's chosen step
+    (every evaluation scores both from the same forward passes)."""
+    at_best = []
+    for run, s in zip(runs, summaries):
+        record = next((r for r in read_metrics(run) if r.get("step") == s["best_step"] and "val_acc_flip" in r), None)
+        if record is None:
+            return ""
+        at_best.append(record)
+    gain = {k: float(np.mean([r[f"{k}_acc"] - r[f"{k}_acc_flip"] for r in at_best])) for k in ("val", "test")}
+    return (
+        f" The shifted views add {points(gain['val'])} on validation and {points(gain['test'])} on test over the "
+        f"image and its mirror alone (mean of {len(at_best)} runs, the same forward passes, the same checkpoint)."
+    )
+
+
+def schedule(results: Path, best_seeds: list[dict]) -> list[str]:
+    """How the recipe got its length and its dropout: the former 70-epoch recipe (three seeds), the same recipe at
+    twice the length, and then more dropout, on validation (mirror-only views throughout, for a fair comparison)."""
+    short = seeds_of(results / "part1_cifar_mlp_70ep")
+    long_run = results / "part1_cifar_mlp_dropout02/seed0"
     first = next((r for r in best_seeds if r["run"] == "seed0"), None)
-    if not double or first is None:
+    if not short or first is None or not (long_run / "metrics.jsonl").exists():
         return []
-    d = double[0]
-    _, band, _ = against(d, first, results / "part1_cifar_mlp_best_double/seed0")
-    n_val = json.loads((results / "part1_cifar_mlp_best_double/seed0/config.json").read_text())["n_val"]
-    band = points(band, signed=False)
+    best0 = results / "part1_cifar_mlp_best/seed0"
+    flip = max(r["val_acc_flip"] for r in read_metrics(best0) if "val_acc_flip" in r)
+    ms, d = seed_summary(short), summarise_run(long_run)
+    old, new = (json.loads((f / "config.json").read_text())["dropout"] for f in (long_run, best0))
+    _, band, _ = against(d, d, long_run)
+    val_short = float(np.mean([r["best_val_acc"] for r in short]))
     return [
-        f"Twice the schedule ({d['epochs']:.0f} epochs, seed 0) reaches {pct(d['best_val_acc'], 2)} on validation "
-        f"against {pct(first['best_val_acc'], 2)} ({points(d['best_val_acc'] - first['best_val_acc'])}; two "
-        f"standard errors of a difference on {n_val:,} images are ±{band}) "
-        f"and {pct(d['test_acc_at_best_val'], 2)} on test there, for twice the steps. Its training accuracy climbs "
-        f"to {pct(d['final_train_acc'])} ({pct(first['final_train_acc'])} at {first['epochs']:.0f} epochs) while "
-        f"validation peaks at epoch {d['best_step'] / d['steps'] * d['epochs']:.0f} and ends at "
-        f"{pct(d['final_val_acc'], 2)}: the second half of the longer schedule goes into fitting the training "
-        f"images, so a longer budget needs stronger regularisation beside it to pay. The recipe keeps "
-        f"{first['epochs']:.0f} epochs."
+        f"How the recipe got its length and dropout (validation, the image and its mirror at test time "
+        f"throughout; two standard errors of a difference of one run are ±{points(band, signed=False)}): the former "
+        f"recipe, {short[0]['epochs']:.0f} epochs at dropout {old}, reached {pct(val_short, 2)} on validation and "
+        f"{mean_std(ms['test_mean'], ms['test_std'], ms['n'])} on test. Twice the schedule at the same dropout "
+        f"(seed 0) reached {pct(d['best_val_acc'], 2)} ({points(d['best_val_acc'] - val_short)}), with training "
+        f"accuracy climbing to {pct(d['final_train_acc'])} and validation peaking at epoch "
+        f"{d['best_step'] / d['steps'] * d['epochs']:.0f} of {d['epochs']:.0f}: the longer schedule went into "
+        f"fitting the training images. Dropout {new} at that length (seed 0 of the recipe) reached "
+        f"{pct(flip, 2)} ({points(flip - d['best_val_acc'])} over dropout {old}) with training accuracy at "
+        f"{pct(first['final_train_acc'])}. Each step is within one run's noise band; together they moved "
+        f"validation by {points(flip - val_short)}, and the recipe's three seeds confirm it on test."
     ]
 
 
@@ -152,14 +186,13 @@ def rerun(results: Path, best_seeds: list[dict]) -> list[str]:
         return []
     again = summarise_run(folder)
     moved = [again[k] - first[k] for k in ("test_acc_at_best_val", "best_val_acc")]
-    causes = "the machine nor bf16" if again["amp"] != first["amp"] else "the machine"
     verdict = (
-        f"both within a point, so neither {causes} moves the figure"
+        "both within a point: the figure is the command's, not the run's"
         if max(map(abs, moved)) <= 0.01
-        else "more than a point apart: the machine moves the figure as much as the recipe"
+        else "more than a point apart: one run moves the figure as much as the recipe"
     )
     return [
-        f"The same command and seed, rerun from a clean clone at HEAD on another CPU "
+        f"The same command and seed, rerun from a clean clone at HEAD "
         f"({device_label(again, with_cpu=True)}, against {device_label(first, with_cpu=True)}), reads "
         f"{pct(again['test_acc_at_best_val'], 2)} on test against {pct(first['test_acc_at_best_val'], 2)} "
         f"({points(moved[0])}) and {pct(again['best_val_acc'], 2)} on validation against "
@@ -168,7 +201,7 @@ def rerun(results: Path, best_seeds: list[dict]) -> list[str]:
     ]
 
 
-# The MLP ablation's rows: the flag each changes from the best recipe (results/part1_cifar_mlp_ablation/<row>)
+# The MLP ablation's rows: the flag each changes from the 70-epoch recipe (results/part1_cifar_mlp_ablation/<row>)
 ABLATION = {
     "no_augment": "no mirror-and-crop augmentation",
     "no_dropout": "no dropout",
@@ -181,15 +214,15 @@ ABLATION = {
 
 
 def ablation(results: Path) -> list[str]:
-    """The best recipe with one ingredient taken out at a time, full length, seed 0, against the full recipe's seed 0
-    on the same kind of CPU and precision (the clean-clone rerun where it exists)."""
+    """The former 70-epoch recipe with one ingredient taken out at a time, full length, seed 0, against that recipe's
+    seed 0 on the same kind of CPU and precision (the row 'full')."""
     folder = results / "part1_cifar_mlp_ablation"
-    rerun = results / "part1_cifar_mlp_best_rerun/seed0"
-    full_run = rerun if (rerun / "metrics.jsonl").exists() else results / "part1_cifar_mlp_best/seed0"
-    rows = {r["run"]: r for r in seeds_of(folder)}
+    full_run = folder / "full"
+    rows = {r["run"]: r for r in seeds_of(folder) if r["run"] != "full"}
     if not rows or not (full_run / "metrics.jsonl").exists():
         return []
-    full, which = summarise_run(full_run), "its clean-clone rerun" if full_run == rerun else "its seed 0"
+    full = summarise_run(full_run)
+    dropout = json.loads((full_run / "config.json").read_text())["dropout"]
     band = against(full, full, full_run)[1]
     parts, verdicts = [], {}
     for name, change in ABLATION.items():
@@ -207,9 +240,10 @@ def ablation(results: Path) -> list[str]:
             f"scoring the un-flipped image alone (no TTA, the same run) {points(max(views) - full['best_val_acc'])}"
         )
     text = (
-        f"Taking one ingredient out at a time at full length ({full['epochs']:.0f} epochs, seed 0, "
+        f"Taking one ingredient out at a time from the former recipe at its full length ({full['epochs']:.0f} "
+        f"epochs, dropout {dropout}, the image and its mirror at test time; seed 0, "
         f"{device_label(full, with_cpu=True)}; validation accuracy against the full recipe's "
-        f"{pct(full['best_val_acc'], 2)} ({which}), test {pct(full['test_acc_at_best_val'], 2)} "
+        f"{pct(full['best_val_acc'], 2)}, test {pct(full['test_acc_at_best_val'], 2)} "
         f"and training accuracy {pct(full['final_train_acc'])}; two standard errors of a difference are "
         f"±{points(band, signed=False)}): " + "; ".join(parts) + "."
     )
