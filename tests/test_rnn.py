@@ -179,6 +179,34 @@ def test_lstm_cell_backward_is_the_derivative_of_its_forward():
     assert torch.autograd.gradcheck(lambda g, c: LSTMCell.apply(g, c)[1], (gates, c_prev))  # no dL/dh(t)
 
 
+def test_lstm_loop_reuses_its_buffers_only_when_no_graph_still_needs_them():
+    """Training steps share one workspace; two graphs alive at once each get their own; a graph whose buffers a
+    later call overwrote (a second backward under retain_graph) recomputes them: every gradient stays exact."""
+    from cs324.rnn.lstm import LSTMLoop, Workspace
+
+    torch.manual_seed(4)
+    x_proj = [torch.randn(5, 3, 4 * 4, dtype=torch.float64, requires_grad=True) for _ in range(2)]  # (L, B, 4H)
+    W_h = torch.randn(4, 4 * 4, dtype=torch.float64, requires_grad=True)
+
+    def grads(x, out=None):
+        out = LSTMLoop.apply(x, W_h) if out is None else out
+        return torch.autograd.grad(out.square().sum(), (x, W_h), retain_graph=True)
+
+    expected = [grads(x) for x in x_proj]
+    kept = Workspace._last
+    for x, want in zip(x_proj, expected):  # one training step after another: the same buffers
+        torch.testing.assert_close(grads(x), want, atol=0, rtol=0)
+        assert Workspace._last is kept and not kept.busy
+    first = LSTMLoop.apply(x_proj[0], W_h)
+    torch.testing.assert_close(grads(x_proj[0], first), expected[0], atol=0, rtol=0)  # its graph is retained
+    grads(x_proj[1])  # overwrites first's buffers
+    torch.testing.assert_close(grads(x_proj[0], first), expected[0], atol=0, rtol=0)  # recomputed
+    a, b = LSTMLoop.apply(x_proj[0], W_h), LSTMLoop.apply(x_proj[1], W_h)  # two graphs waiting at once
+    assert a.grad_fn.lease.ws is not b.grad_fn.lease.ws and a.grad_fn.lease.valid()  # b did not take a's
+    torch.testing.assert_close(grads(x_proj[1], b), expected[1], atol=0, rtol=0)
+    torch.testing.assert_close(grads(x_proj[0], a), expected[0], atol=0, rtol=0)
+
+
 def test_lstm_loop_backward_and_the_stepwise_path_agree():
     """Training runs the recurrence as one node (LSTMLoop); ``return_hidden`` runs it step by step so that
     dL/dh(t) can be read: same logits, same gradients, and LSTMLoop's backward passes finite differences."""
