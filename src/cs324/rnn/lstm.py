@@ -143,10 +143,11 @@ ONEDNN = _onednn_linear()
 
 
 class StepProducts:
-    """The recurrence's two products with W_h (H, 4H) per step: x_proj[t] + h @ W_h forward, d_gates @ W_h^T
-    backward. On a float32 CPU tensor they run through oneDNN with W_h packed once per call, as nn.LSTM's own
-    kernel does: MKL's addmm took 2.5 times as long on these (128, 128) x (128, 512) shapes on the AMD EPYC of
-    results/benchmarks. Elsewhere (float64, CUDA, builds without oneDNN) they are plain addmm and mm."""
+    """The recurrence's products with W_h (H, 4H): per step x_proj[t] + h @ W_h forward and d_gates @ W_h^T
+    backward, and W_h's gradient once a call. On a float32 CPU tensor they run through oneDNN with W_h packed
+    once per call, as nn.LSTM's own kernel does: MKL's addmm took 2.5 times as long on these (128, 128) x
+    (128, 512) shapes on the AMD EPYC of results/benchmarks. Elsewhere (float64, CUDA, builds without oneDNN)
+    they are plain addmm and mm."""
 
     def __init__(self, W_h: torch.Tensor, batch: int) -> None:
         self.onednn = ONEDNN and W_h.dtype == torch.float32 and W_h.device.type == "cpu"
@@ -165,6 +166,14 @@ class StepProducts:
         if self.onednn:
             return torch.ops.mkldnn._linear_pointwise(d_gates, self.backward_w, None, "none", [], "")
         return d_gates @ self.backward_w
+
+    def weight_grad(self, hs: torch.Tensor, d_gates: torch.Tensor) -> torch.Tensor:
+        """dL/dW_h = sum over steps of h(t-1)^T d_gates(t), as one (H, N) x (N, 4H) product over all N = L * B
+        rows; through oneDNN it took half MKL's time on the AMD EPYC of results/benchmarks (both strided
+        operands read in place)."""
+        if self.onednn:
+            return torch.ops.mkldnn._linear_pointwise(hs.T, d_gates.T, None, "none", [], "")
+        return hs.T @ d_gates
 
 
 class Workspace:
@@ -254,6 +263,6 @@ class LSTMLoop(torch.autograd.Function):
             saved = (ws.s[t], ws.g[t], ws.cs[t], ws.tanh_c[t])
             _, dc = cell_backward(saved, dh, dc, out=d_gates[t])
             dh = ctx.products.backward(d_gates[t])
-        grad_W = ws.hs[:L].reshape(-1, H).T @ d_gates.reshape(-1, 4 * H)
+        grad_W = ctx.products.weight_grad(ws.hs[:L].reshape(-1, H), d_gates.reshape(-1, 4 * H))
         ctx.lease.release()
         return d_gates, grad_W
