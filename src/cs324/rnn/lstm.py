@@ -221,7 +221,7 @@ class Lease:
         return self.ws.generation == self.generation
 
     def release(self) -> None:
-        if self.valid():
+        if getattr(self, "ws", None) is not None and self.valid():  # __del__ may meet one never initialised
             self.ws.busy = False
 
     __del__ = release
