@@ -169,3 +169,25 @@ def test_lessons_are_generated_from_the_archived_metrics():
     lessons = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(lessons)
     assert (ROOT / "docs/experiments.md").read_text() == lessons.render()
+
+
+def test_a_run_resumed_on_another_thread_count_says_so(tmp_path):
+    """Each metrics record carries the thread count it ran on: a run resumed on 2 threads after 1 reads
+    "1-2 threads", one that never changed reads its count, and runs older than the per-record count fall back
+    to config.json's (the count they started with)."""
+    from cs324.results import device_label, summarise_run
+
+    def run(name: str, counts: list[int | None]) -> dict:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"device_resolved": "cpu", "threads": 1, "cpu": "X"}))
+        records = [
+            {"step": i + 1, "val_acc": 0.5, "test_acc": 0.5} | ({"threads": c} if c else {})
+            for i, c in enumerate(counts)
+        ]
+        (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        return summarise_run(folder)
+
+    assert device_label(run("resumed", [1, 1, 2])) == "cpu, 1-2 threads"
+    assert device_label(run("steady", [2, 2])) == "cpu, 2 threads"
+    assert device_label(run("older", [None, None]), with_cpu=True) == "X CPU, 1 thread"

@@ -185,6 +185,7 @@ def log_evaluation(session, models: Models, optimizer, evaluate, state: TrainSta
     elapsed = state.seconds()
     record["wall_time"] = round(elapsed, 3)
     record["samples_per_s"] = round((state.samples_before + state.samples) / elapsed, 1) if elapsed > 0 else None
+    record["threads"] = torch.get_num_threads()  # per record: a resumed run may continue on another count
     state.running = {"loss": 0.0, "correct": 0.0, "seen": 0}
     state.records.append(record)
     if session.out is not None and session.is_main:

@@ -49,7 +49,7 @@ def summarise_run(run: Path) -> dict:
         "device": config.get("device_resolved"),
         # amp_active: what the run used (--amp is ignored on a CPU without bf16); older runs lack it
         "amp": config.get("amp_active", config.get("amp") and str(config.get("device_resolved")).startswith("cuda")),
-        "threads": config.get("threads"),
+        "threads": _threads(records, config),
         "cpu": config.get("cpu"),  # the CPU model (recorded since the runtime writes it)
         "n_test": _n_test(run),
     }
@@ -83,8 +83,17 @@ def device_label(r: dict, with_cpu: bool = False) -> str:
     if with_cpu and r.get("cpu") and str(r["device"]).startswith("cpu"):
         device = f"{r['cpu']} CPU{' bf16' if r['amp'] else ''}"  # e.g. "AMD EPYC CPU, 1 thread"
     if r.get("threads") and str(r["device"]).startswith("cpu"):
-        device += f", {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
+        device += f", {r['threads']} thread{'' if r['threads'] == 1 else 's'}"
     return device
+
+
+def _threads(records: list[dict], config: dict) -> int | str | None:
+    """The CPU threads a run trained on: one count, or "1-2" where a resume changed it (runs that predate the
+    per-record count say only what they started with)."""
+    counts = sorted({r["threads"] for r in records if "threads" in r})
+    if not counts:
+        return config.get("threads")
+    return counts[0] if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
 
 
 def _n_test(run: Path) -> int | None:
