@@ -163,6 +163,11 @@ def schedule(results: Path, best_seeds: list[dict]) -> list[str]:
     old, new = (json.loads((f / "config.json").read_text())["dropout"] for f in (long_run, best0))
     _, band, _ = against(d, d, long_run)
     val_short = float(np.mean([r["best_val_acc"] for r in short]))
+    m = seed_summary(best_seeds)
+    steps = (d["best_val_acc"] - val_short, flip - d["best_val_acc"])
+    inside = sum(abs(x) <= band for x in steps)
+    within = {2: "Each step is within one run's noise band", 1: "One of the two steps is within one run's noise band"}
+    within = within.get(inside, "Neither step is within one run's noise band")
     return [
         f"How the recipe got its length and dropout (validation, the image and its mirror at test time "
         f"throughout; two standard errors of a difference of one run are ±{points(band, signed=False)}): the former "
@@ -172,9 +177,11 @@ def schedule(results: Path, best_seeds: list[dict]) -> list[str]:
         f"accuracy climbing to {pct(d['final_train_acc'])} and validation peaking at epoch "
         f"{d['best_step'] / d['steps'] * d['epochs']:.0f} of {d['epochs']:.0f}: the longer schedule went into "
         f"fitting the training images. Dropout {new} at that length (seed 0 of the recipe) reached "
-        f"{pct(flip, 2)} ({points(flip - d['best_val_acc'])} over dropout {old}) with training accuracy at "
-        f"{pct(first['final_train_acc'])}. Each step is within one run's noise band; together they moved "
-        f"validation by {points(flip - val_short)}, and the recipe's three seeds confirm it on test."
+        f"{pct(flip, 2)} ({points(flip - d['best_val_acc'])} against dropout {old}) with training accuracy at "
+        f"{pct(first['final_train_acc'])}. {within}; together they moved validation by "
+        f"{points(flip - val_short)}. On test the recipe's {m['n']} seeds read {pct(m['test_mean'], 2)} against "
+        f"{pct(ms['test_mean'], 2)} ({points(m['test_mean'] - ms['test_mean'])}; standard errors of the two "
+        f"means {pct(m['test_std'] / m['n'] ** 0.5, 2)} and {pct(ms['test_std'] / ms['n'] ** 0.5, 2)})."
     ]
 
 
