@@ -72,3 +72,29 @@ def test_the_bf16_paragraph_reads_both_runs_and_its_verdict_follows_the_noise_ba
     assert text.startswith(
         "bf16 autocast costs accuracy:" if worse else "bf16 autocast costs no accuracy beyond noise:"
     )
+
+
+@pytest.mark.skipif(
+    not (MLP / "part1_cifar_mlp_dropout02/seed0/metrics.jsonl").exists(), reason="needs the committed MLP runs"
+)
+def test_the_mlp_schedule_paragraph_computes_its_noise_verdicts(tmp_path):
+    """The recipe's steps (70 epochs -> 140 -> dropout 0.3) are set against one run's noise band: a stand-in
+    recipe run 3 points above the 140-epoch one on mirror-only validation is a step outside it."""
+    import json
+
+    from cs324.narrative.part1 import schedule
+
+    for name in ("part1_cifar_mlp_70ep", "part1_cifar_mlp_dropout02"):
+        shutil.copytree(MLP / name, tmp_path / name)
+    best = tmp_path / "part1_cifar_mlp_best/seed0"
+    shutil.copytree(MLP / "part1_cifar_mlp_dropout02/seed0", best)
+    records = [json.loads(line) for line in (best / "metrics.jsonl").read_text().splitlines()]
+    for r in records:
+        if "val_acc" in r:
+            r["val_acc_flip"] = r["val_acc"] + 0.03
+    (best / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    long_run = summarise_run(tmp_path / "part1_cifar_mlp_dropout02/seed0")
+    (text,) = schedule(tmp_path, [summarise_run(best)])
+    assert f"{100 * (long_run['best_val_acc'] + 0.03):.2f}% (+3.0 points against dropout" in text
+    assert "One of the two steps is within one run's noise band" in text
+    assert schedule(tmp_path / "nowhere", [summarise_run(best)]) == []
