@@ -44,7 +44,8 @@ def conclusion(results: Path) -> list[str]:
         parts.append(
             f"A pure MLP trained well goes a long way: the best recipe reaches "
             f"{mean_std(b['test_mean'], b['test_std'], b['n'])}, {points(b['test_mean'] - p['test_mean'])} over the "
-            f"plain MLP, with nothing but wider layers, normalisation, regularisation, augmentation and a schedule"
+            f"plain MLP, with nothing but wider layers, normalisation, regularisation, augmentation, a schedule and "
+            f"test-time views"
             + (
                 f", {points(b['test_mean'] - s['test_mean'], signed=False)} "
                 f"{'short of' if b['test_mean'] < s['test_mean'] else 'above'} the reduced VGG's spec run."
