@@ -91,10 +91,11 @@ def test_the_mlp_schedule_paragraph_computes_its_noise_verdicts(tmp_path):
     records = [json.loads(line) for line in (best / "metrics.jsonl").read_text().splitlines()]
     for r in records:
         if "val_acc" in r:
-            r["val_acc_flip"] = r["val_acc"] + 0.03
+            r["val_acc_flip"], r["test_acc_flip"] = r["val_acc"] + 0.03, r["test_acc"] - 0.01
     (best / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     long_run = summarise_run(tmp_path / "part1_cifar_mlp_dropout02/seed0")
     (text,) = schedule(tmp_path, [summarise_run(best)])
     assert f"{100 * (long_run['best_val_acc'] + 0.03):.2f}% (+3.0 points against dropout" in text
     assert "One of the two steps is within one run's noise band" in text
+    assert f"({100 * (long_run['test_acc_at_best_val'] - 0.01):.2f}% with the mirror alone)" in text
     assert schedule(tmp_path / "nowhere", [summarise_run(best)]) == []
