@@ -105,6 +105,16 @@ ENTRIES = [
         needs_cifar=True,
     ),
     Entry(
+        "part1_cifar_mlp_dropout04",  # the 140-epoch recipe with more dropout, seed 0
+        (
+            f"python -m cs324.mlp.cifar_mlp --seed 0 {MLP_140EP} --dropout 0.4 "
+            "--out results/part1_cifar_mlp_dropout04/seed0",
+        ),
+        derive=("python -m cs324.results results/part1_cifar_mlp_dropout04",),
+        derived=("table.md", "table.json"),
+        needs_cifar=True,
+    ),
+    Entry(
         "part1_cifar_mlp_70ep",  # the former best recipe: half the schedule, dropout 0.2, mirror-only views
         tuple(
             f"python -m cs324.mlp.cifar_mlp --seed {n} {MLP_70EP} --out results/part1_cifar_mlp_70ep/seed{n}"

@@ -100,4 +100,9 @@ def test_the_mlp_schedule_paragraph_computes_its_noise_verdicts(tmp_path):
     assert f"reached {100 * (mirror_val(mid) + 0.03):.2f}% (+3.0 points;" in text
     assert "Two of the 3 steps are within one run's noise band" in text  # the first two steps are +1.1 and +0.4
     assert f"({100 * flip:.2f}% with the mirror alone)" in text
+    assert "(dropout 0.4:" not in text  # a run not made is not described
+    shutil.copytree(MLP / "part1_cifar_mlp_dropout04", tmp_path / "part1_cifar_mlp_dropout04")
+    (text,) = schedule(tmp_path, [chosen])
+    heavier = mirror_val(tmp_path / "part1_cifar_mlp_dropout04/seed0")
+    assert f"(dropout 0.4: {100 * heavier:.2f}%, {100 * (heavier - mirror_val(mid)):+.1f} points," in text
     assert schedule(tmp_path / "nowhere", [chosen]) == []

@@ -121,6 +121,9 @@ def part1(results: Path) -> list:
         "run",
     )
     experiments += headline_runs(
+        results / "part1_cifar_mlp_dropout04", "Task 3, the 140-epoch recipe with dropout 0.4, seed 0.", "run"
+    )
+    experiments += headline_runs(
         results / "part1_cifar_mlp_ablation",
         "Task 3, the former recipe (70 epochs) with one ingredient taken out, seed 0 each (full: none out).",
         "variant",

@@ -179,8 +179,8 @@ def std_error(m: dict) -> str:
 
 def schedule(results: Path, best_seeds: list[dict]) -> list[str]:
     """How the recipe got its length and its dropout, one step at a time on validation with mirror-only views (for a
-    fair comparison): the former 70-epoch recipe (three seeds), the same at twice the length, then more dropout, then
-    200 epochs (seed 0 each); and the three seeds of each recipe on test."""
+    fair comparison): the former 70-epoch recipe (three seeds), the same at twice the length, then more dropout (and
+    more still, which lost), then 200 epochs (seed 0 each); and the three seeds of each recipe on test."""
     short, mid = seeds_of(results / "part1_cifar_mlp_70ep"), seeds_of(results / "part1_cifar_mlp_140ep")
     long_run, mid0 = results / "part1_cifar_mlp_dropout02/seed0", results / "part1_cifar_mlp_140ep/seed0"
     best0 = results / "part1_cifar_mlp_best/seed0"
@@ -199,6 +199,13 @@ def schedule(results: Path, best_seeds: list[dict]) -> list[str]:
         else f"{('No', 'One', 'Two')[inside]} of the {len(steps)} steps {'is' if inside == 1 else 'are'} within one "
         f"run's noise band"
     )
+    more, heavier = "", results / "part1_cifar_mlp_dropout04/seed0"
+    if (heavier / "metrics.jsonl").exists():  # one step further, which lost
+        h, rate = summarise_run(heavier), json.loads((heavier / "config.json").read_text())["dropout"]
+        more = (
+            f" (dropout {rate}: {pct(mirror_val(heavier), 2)}, {points(mirror_val(heavier) - val[2])}, training "
+            f"accuracy {pct(h['final_train_acc'])}: more dropout under-fits)"
+        )
     m, ms, mm = seed_summary(best_seeds), seed_summary(short), seed_summary(mid)
     test_flip = mirror_test(run_folders(results / "part1_cifar_mlp_best"), best_seeds)
     return [
@@ -209,7 +216,7 @@ def schedule(results: Path, best_seeds: list[dict]) -> list[str]:
         f"accuracy climbing to {pct(d['final_train_acc'])} and validation peaking at epoch "
         f"{d['best_step'] / d['steps'] * d['epochs']:.0f} of {d['epochs']:.0f}: the longer schedule went into "
         f"fitting the training images. Dropout {new} at that length reached {pct(val[2], 2)} ({points(steps[1])}) "
-        f"with training accuracy at {pct(m140['final_train_acc'])}, which left room for a longer schedule: "
+        f"with training accuracy at {pct(m140['final_train_acc'])}{more}, which left room for a longer schedule: "
         f"{first['epochs']:.0f} epochs (the recipe's seed 0) reached {pct(val[3], 2)} ({points(steps[2])}; on the "
         f"six views {pct(first['best_val_acc'], 2)} against {pct(m140['best_val_acc'], 2)}) with training accuracy at "
         f"{pct(first['final_train_acc'])}. {within}; together they moved validation by "
