@@ -62,8 +62,8 @@ def test_part1_comparison_meets_the_bar():
 
 
 def test_cifar_mlp_best_meets_the_bar():
-    """Every seed of the best MLP at 68% test accuracy or more (the former 70-epoch recipe's seeds read about 67%),
-    at the step validation chose, on all 10,000 test images, trained on the CPU."""
+    """Every seed of the best MLP at 70% test accuracy or more (the 140-epoch recipe's seeds read 69.5-70.0%), at the
+    step validation chose, on all 10,000 test images, trained on the CPU."""
     import pytest
 
     runs = sorted((ROOT / "results/part1_cifar_mlp_best").glob("seed*"))
@@ -71,7 +71,7 @@ def test_cifar_mlp_best_meets_the_bar():
         pytest.skip("the best MLP has not been run yet")
     for run in runs:
         best, config = chosen(run)
-        assert best["test_acc"] >= 0.68 and best["n_test"] == 10_000, run.name
+        assert best["test_acc"] >= 0.70 and best["n_test"] == 10_000, run.name
         assert config["device_resolved"] == "cpu"
 
 
