@@ -76,6 +76,7 @@ def part1_cifar(results: Path) -> list[str]:
         falling = sum(x["lowest_epoch"] == x["last_epoch"] for x in o)
         side = "above" if gap >= 0 else "below"
         train, val = (pct(float(np.mean([x[k] for x in o]))) for k in ("train", "val"))
+        late = sum(r["best_step"] >= 0.9 * r["steps"] for r in best_seeds)
         text += (
             f". Training accuracy, measured on augmented batches with dropout on (harder inputs than "
             f"validation's), ends {points(gap, signed=False)} {side} validation ({train} against {val})"
@@ -85,9 +86,13 @@ def part1_cifar(results: Path) -> list[str]:
             text += f", against {points(plain_gap, signed=False)} above for the plain MLP on clean ones"
         text += (
             f"; the best validation accuracy falls in the last tenth of the schedule in "
-            f"{sum(r['best_step'] >= 0.9 * r['steps'] for r in best_seeds)} of {len(best_seeds)} runs, and "
-            f"validation loss is still falling at the end in {falling} of {len(o)}: the regularised MLP is still "
-            f"learning when its budget ends, not memorising."
+            f"{late} of {len(best_seeds)} runs, and "
+            f"validation loss is still falling at the end in {falling} of {len(o)}"
+        )
+        text += (
+            ": the regularised MLP is still learning when its budget ends, not memorising."
+            if 2 * falling > len(o) and 2 * late > len(best_seeds)
+            else ": by the end of its budget the regularised MLP has levelled off on validation."
         )
         text += views_gain(runs, best_seeds)
         out.append(text)
