@@ -46,6 +46,23 @@ class Entry:
         return ROOT / "results" / self.name
 
 
+def cifar_mlp(
+    name: str, flags: str = "", seeds: tuple[int, ...] = (0, 1, 2), headline: bool = False, recipe: str = ""
+) -> Entry:
+    """A CIFAR-10 MLP entry: one run of the trainer's ``recipe`` (default: best) with ``flags`` per seed, into
+    results/<name>/seed<n>."""
+    recipe, flags = f"--recipe {recipe} " if recipe else "", f" {flags}" if flags else ""
+    return Entry(
+        name,
+        tuple(f"python -m cs324.mlp.cifar_mlp {recipe}--seed {n}{flags} --out results/{name}/seed{n}" for n in seeds),
+        seeds=seeds,
+        derive=(f"python -m cs324.results results/{name}",),
+        derived=("table.md", "table.json"),
+        headline=headline,
+        needs_cifar=True,
+    )
+
+
 SWEEP = "python -m cs324.rnn.sweep"
 # former best MLP recipes, as flags over the current one: 140 epochs; 70 epochs, dropout 0.2, the image and its
 # mirror at test
@@ -57,74 +74,14 @@ ENTRIES = [
         ("python -m cs324.mlp.compare --out results/part1_compare",),
         headline=True,
     ),
-    Entry(
-        "part1_cifar_mlp_plain",
-        ("python -m cs324.mlp.cifar_mlp --recipe plain --seed 0 --out results/part1_cifar_mlp_plain/seed0",),
-        derive=("python -m cs324.results results/part1_cifar_mlp_plain",),
-        derived=("table.md", "table.json"),
-        headline=True,
-        needs_cifar=True,
-    ),
-    Entry(
-        "part1_cifar_mlp_best",
-        tuple(
-            f"python -m cs324.mlp.cifar_mlp --seed {n} --out results/part1_cifar_mlp_best/seed{n}" for n in (0, 1, 2)
-        ),
-        seeds=(0, 1, 2),
-        derive=("python -m cs324.results results/part1_cifar_mlp_best",),
-        derived=("table.md", "table.json"),
-        headline=True,
-        needs_cifar=True,
-    ),
-    Entry(
-        "part1_cifar_mlp_best_rerun",  # seed 0 of part1_cifar_mlp_best again, from a clean clone
-        ("python -m cs324.mlp.cifar_mlp --seed 0 --out results/part1_cifar_mlp_best_rerun/seed0",),
-        derive=("python -m cs324.results results/part1_cifar_mlp_best_rerun",),
-        derived=("table.md", "table.json"),
-        needs_cifar=True,
-    ),
-    Entry(
-        "part1_cifar_mlp_140ep",  # the best recipe at 140 epochs, its former length
-        tuple(
-            f"python -m cs324.mlp.cifar_mlp --seed {n} {MLP_140EP} --out results/part1_cifar_mlp_140ep/seed{n}"
-            for n in (0, 1, 2)
-        ),
-        seeds=(0, 1, 2),
-        derive=("python -m cs324.results results/part1_cifar_mlp_140ep",),
-        derived=("table.md", "table.json"),
-        needs_cifar=True,
-    ),
-    Entry(
-        "part1_cifar_mlp_dropout02",  # the 140-epoch recipe with the former dropout and mirror-only views, seed 0
-        (
-            f"python -m cs324.mlp.cifar_mlp --seed 0 {MLP_140EP} --dropout 0.2 --tta_shift 0 "
-            "--out results/part1_cifar_mlp_dropout02/seed0",
-        ),
-        derive=("python -m cs324.results results/part1_cifar_mlp_dropout02",),
-        derived=("table.md", "table.json"),
-        needs_cifar=True,
-    ),
-    Entry(
-        "part1_cifar_mlp_dropout04",  # the 140-epoch recipe with more dropout, seed 0
-        (
-            f"python -m cs324.mlp.cifar_mlp --seed 0 {MLP_140EP} --dropout 0.4 "
-            "--out results/part1_cifar_mlp_dropout04/seed0",
-        ),
-        derive=("python -m cs324.results results/part1_cifar_mlp_dropout04",),
-        derived=("table.md", "table.json"),
-        needs_cifar=True,
-    ),
-    Entry(
-        "part1_cifar_mlp_70ep",  # the former best recipe: half the schedule, dropout 0.2, mirror-only views
-        tuple(
-            f"python -m cs324.mlp.cifar_mlp --seed {n} {MLP_70EP} --out results/part1_cifar_mlp_70ep/seed{n}"
-            for n in (0, 1, 2)
-        ),
-        seeds=(0, 1, 2),
-        derive=("python -m cs324.results results/part1_cifar_mlp_70ep",),
-        derived=("table.md", "table.json"),
-        needs_cifar=True,
-    ),
+    cifar_mlp("part1_cifar_mlp_plain", recipe="plain", seeds=(0,), headline=True),
+    cifar_mlp("part1_cifar_mlp_best", headline=True),
+    cifar_mlp("part1_cifar_mlp_best_rerun", seeds=(0,)),  # seed 0 of part1_cifar_mlp_best again, from a clean clone
+    cifar_mlp("part1_cifar_mlp_140ep", MLP_140EP),  # the best recipe at 140 epochs, its former length
+    # the 140-epoch recipe with the former dropout and mirror-only views; with more dropout (seed 0 each)
+    cifar_mlp("part1_cifar_mlp_dropout02", f"{MLP_140EP} --dropout 0.2 --tta_shift 0", seeds=(0,)),
+    cifar_mlp("part1_cifar_mlp_dropout04", f"{MLP_140EP} --dropout 0.4", seeds=(0,)),
+    cifar_mlp("part1_cifar_mlp_70ep", MLP_70EP),  # the former best recipe: half the schedule, dropout 0.2, mirror only
     Entry(
         "part1_cifar_mlp_ablation",  # the 70-epoch recipe with one ingredient out, seed 0 (full: none out)
         tuple(
