@@ -13,7 +13,10 @@ gradients survive long sequences.
 
 from __future__ import annotations
 
+import functools
 import math
+from types import SimpleNamespace
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -34,6 +37,11 @@ class LSTM(nn.Module):
         self.W_ph = nn.Parameter(torch.empty(hidden_dim, output_dim))
         self.b_p = nn.Parameter(torch.empty(output_dim))
         self.reset_parameters(forget_bias)
+        # tanh(a_g) = 2 sigmoid(2 a_g) - 1: with the candidate's columns doubled, one sigmoid serves all four
+        # gates (see cell_forward); autograd carries the factor back to the weights' gradients
+        scale = torch.ones(4 * hidden_dim)
+        scale[2 * hidden_dim : 3 * hidden_dim] = 2.0
+        self.register_buffer("gate_scale", scale, persistent=False)
 
     def reset_parameters(self, forget_bias: float = 1.0) -> None:
         """U(-1/sqrt(H), 1/sqrt(H)) like ``nn.LSTM``, plus ``forget_bias`` on the forget gate
@@ -53,82 +61,142 @@ class LSTM(nn.Module):
         if x.dim() != 3 or x.shape[-1] != self.W_x.shape[0]:
             raise ValueError(f"expected input (batch, time, {self.W_x.shape[0]}), got {tuple(x.shape)}")
         B, T, D = x.shape
+        W_x, W_h, b = (p * self.gate_scale for p in (self.W_x, self.W_h, self.b))
         # The input terms of all gates for every step in one product, time-major (T, B, 4H) so that each
-        # step reads and writes contiguous rows.
-        x_proj = torch.addmm(self.b, x.transpose(0, 1).reshape(T * B, D), self.W_x).view(T, B, -1)
+        # step reads and writes contiguous rows. One input digit (D = 1) makes it an outer product: as a
+        # broadcast multiply it took a fifth of addmm's time on the AMD EPYC of results/benchmarks.
+        x_t = x.transpose(0, 1).reshape(T * B, D)
+        x_proj = (torch.addcmul(b, x_t, W_x) if D == 1 else torch.addmm(b, x_t, W_x)).view(T, B, -1)
         if not return_hidden:  # training: the same loop, with the whole backward written out
             # in W_h's dtype even under --amp: LSTMLoop's backward is written for one dtype, and bf16 would
             # buy its small per-step products little
             with torch.autocast(x.device.type, enabled=False):
-                h = LSTMLoop.apply(x_proj.to(self.W_h.dtype), self.W_h)
+                h = LSTMLoop.apply(x_proj.to(W_h.dtype), W_h)
             return h @ self.W_ph + self.b_p
-        h, c = self.init_hidden(B)  # (B, H) each
+        h, C = self.init_hidden(B)  # h(0) and 2c(0), (B, H) each
         hidden = []
         for x_t in x_proj.unbind(0):  # one view per step (see VanillaRNN.forward)
-            h, c = LSTMCell.apply(torch.addmm(x_t, h, self.W_h), c)  # (B, H) each
+            h, C = LSTMCell.apply(torch.addmm(x_t, h, W_h), C)  # (B, H) each
             hidden.append(h)  # an autograd node each: dL/dh(t) can be read off them
         logits = h @ self.W_ph + self.b_p  # (B, C)
         return logits, hidden
 
 
-def tanh(x: torch.Tensor) -> torch.Tensor:
-    """tanh(x) = 2 sigmoid(2x) - 1: on the CPUs of results/benchmarks torch's tanh of a (128, 128) step took
-    about three times its sigmoid."""
-    return torch.sigmoid(x * 2).mul_(2).sub_(1)
+@functools.cache
+def constants(dtype: torch.dtype, device: torch.device) -> SimpleNamespace:
+    """0-dim constants for the cell's fused ops: a Python number would be wrapped into a tensor and converted
+    on every call (a third of a small op's time)."""
+    new = lambda value: torch.tensor(value, dtype=dtype, device=device)  # noqa: E731
+    return SimpleNamespace(zero=new(0.0), minus_one=new(-1.0), minus_two=new(-2.0))
 
 
-def cell_forward(
-    gates: torch.Tensor, c_prev: torch.Tensor, out: torch.Tensor | None = None, into: tuple | None = None
-) -> tuple[torch.Tensor, torch.Tensor, tuple]:
-    """One step's element-wise part: gate pre-activations (B, 4H), overwritten as scratch, and c(t-1) -> h(t)
-    (into ``out`` if given), c(t), and what backward needs: (sigmoids, g, c(t-1), tanh c(t)), written into the
-    buffers ``into`` = (sigmoids (B, 4H), g, c(t), tanh c(t)) if given, else fresh.
+class Step(NamedTuple):
+    """One step's tensors, views cut once: the element-wise part of a step is a handful of small ops, and
+    cutting the same views again every step cost a fifth of a training step on the AMD EPYC of
+    results/benchmarks. ``s`` holds the four gates' sigmoids, [i | f | sigmoid(2 a_g) | o]."""
 
-    A step is a dozen small element-wise ops on (B, H) tensors, each costing microseconds of overhead: the
-    four gates go through one sigmoid (the candidate's tanh as 2 sigmoid(2x) - 1). What is saved for
-    backward is kept small (the sigmoids, g, c(t-1), tanh c(t))."""
-    H = gates.shape[1] // 4
-    s_out, g_out, c_out, tanh_out = into if into is not None else (gates, None, None, None)
-    gates[:, 2 * H : 3 * H].mul_(2)
-    s = torch.sigmoid(gates, out=s_out)  # [i | f | (g + 1) / 2 | o]
-    i, f, g_half, o = s.chunk(4, dim=1)
-    g = torch.mul(g_half, 2, out=g_out).sub_(1)
-    c = torch.mul(f, c_prev, out=c_out).addcmul_(i, g)  # f * c(t-1) + i * g
-    tanh_c = torch.sigmoid(c * 2, out=tanh_out).mul_(2).sub_(1)  # tanh(c), as tanh() below
-    return torch.mul(o, tanh_c, out=out), c, (s, g, c_prev, tanh_c)
+    s: torch.Tensor  # (B, 4H)
+    i: torch.Tensor
+    f: torch.Tensor
+    s_g: torch.Tensor
+    o: torch.Tensor
+    G: torch.Tensor  # 2 g
+    C_prev: torch.Tensor  # 2 c(t-1)
+    C: torch.Tensor  # 2 c(t)
+    T: torch.Tensor  # tanh c(t)
+    h: torch.Tensor
+
+    @classmethod
+    def of(cls, s, G, C_prev, C, T, h) -> Step:
+        return cls(s, *s.chunk(4, dim=1), G, C_prev, C, T, h)
+
+    @classmethod
+    def fresh(cls, C_prev: torch.Tensor) -> Step:
+        B, H = C_prev.shape
+        new = lambda *shape: C_prev.new_empty(shape)  # noqa: E731
+        return cls.of(new(B, 4 * H), new(B, H), C_prev, new(B, H), new(B, H), new(B, H))
 
 
-def cell_backward(
-    saved: tuple, grad_h: torch.Tensor, grad_c: torch.Tensor | None, out: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """dL/d(gate pre-activations) (into ``out`` if given) and dL/dc(t-1), from dL/dh(t) and the dL/dc(t)
-    sent back by step t+1: five products into the four gate blocks, then one through every gate's slope."""
-    s, g, c_prev, tanh_c = saved
-    H = g.shape[1]
-    i, f, _, o = s.chunk(4, dim=1)
-    dh_dc = torch.addcmul(o, o, tanh_c * tanh_c, value=-1)  # o (1 - tanh(c)^2): through h(t) = o * tanh(c(t))
-    dc = grad_h * dh_dc if grad_c is None else torch.addcmul(grad_c, grad_h, dh_dc)
-    d_gates = s.new_empty(s.shape) if out is None else out
-    torch.mul(dc, g, out=d_gates[:, :H])  # input gate: dc/di = g
-    torch.mul(dc, c_prev, out=d_gates[:, H : 2 * H])  # forget gate: dc/df = c(t-1)
-    torch.mul(dc, i, out=d_gates[:, 2 * H : 3 * H]).mul_(4)  # candidate: dc/dg = i; tanh' = 4 s (1 - s), below
-    torch.mul(grad_h, tanh_c, out=d_gates[:, 3 * H :])  # output gate: dh/do = tanh(c)
-    return d_gates.mul_(torch.addcmul(s, s, s, value=-1)), dc * f  # sigmoid' = s (1 - s) for every block
+class Scratch(NamedTuple):
+    """Backward's buffers, kept across steps: u = dh/dc, dC, the four blocks of d(gates) before the gates'
+    slopes, the slopes, and dL/d(2c(t-1)) handed to the step before."""
+
+    u: torch.Tensor
+    dC: torch.Tensor
+    blocks: torch.Tensor
+    blk_i: torch.Tensor
+    blk_f: torch.Tensor
+    blk_g: torch.Tensor
+    blk_o: torch.Tensor
+    slope: torch.Tensor
+    carry: torch.Tensor
+
+    @classmethod
+    def like(cls, C: torch.Tensor) -> Scratch:
+        B, H = C.shape
+        blocks = C.new_empty(B, 4 * H)
+        return cls(
+            C.new_empty(B, H),
+            C.new_empty(B, H),
+            blocks,
+            *blocks.chunk(4, dim=1),
+            C.new_empty(B, 4 * H),
+            C.new_empty(B, H),
+        )
+
+
+def cell_forward(a: torch.Tensor, st: Step) -> None:
+    """One step's element-wise part, from the gate pre-activations ``a`` (B, 4H) and 2c(t-1) to ``st``'s
+    sigmoids, 2g, 2c(t), tanh c(t) and h(t): seven ops, the fewest found.
+
+    tanh(x) = 2 sigmoid(2x) - 1, and torch's tanh of a (128, 128) step took five times its sigmoid on the AMD
+    EPYC of results/benchmarks. So the candidate's columns of ``a`` arrive doubled (``LSTM.forward`` scales
+    its weights), one sigmoid serves all four gates, and the cell state is carried doubled, C = 2c, so that
+    tanh c(t) is one more sigmoid of C."""
+    k = constants(a.dtype, a.device)
+    torch.sigmoid(a, out=st.s)  # [i | f | sigmoid(2 a_g) | o]
+    torch.add(k.minus_two, st.s_g, alpha=4, out=st.G)  # 2g = 2 tanh(a_g) = 4 sigmoid(2 a_g) - 2
+    torch.mul(st.f, st.C_prev, out=st.C).addcmul_(st.i, st.G)  # 2c(t) = f * 2c(t-1) + i * 2g
+    torch.sigmoid(st.C, out=st.T)
+    torch.add(k.minus_one, st.T, alpha=2, out=st.T)  # tanh c(t) = 2 sigmoid(2c(t)) - 1
+    torch.mul(st.o, st.T, out=st.h)  # h(t) = o * tanh c(t)
+
+
+def cell_backward(st: Step, dh: torch.Tensor, dC: torch.Tensor, d_a: torch.Tensor, w: Scratch) -> torch.Tensor:
+    """From dL/dh(t) and dL/d(2c(t)) sent back by step t+1: dL/da into ``d_a`` (B, 4H), and dL/d(2c(t-1))
+    (in ``w.carry``). Five products into the four gate blocks, then one through every gate's slope."""
+    k = constants(dh.dtype, dh.device)
+    torch.mul(st.T, st.T, out=w.u)
+    torch.addcmul(st.o, st.o, w.u, value=-1, out=w.u)  # dh/dc = o (1 - tanh^2 c)
+    torch.addcmul(dC, dh, w.u, value=0.5, out=w.dC)  # dL/d(2c(t)): through h(t) too, at half the slope
+    torch.mul(w.dC, st.G, out=w.blk_i)  # input gate: d(2c)/di = 2g
+    torch.mul(w.dC, st.C_prev, out=w.blk_f)  # forget gate: d(2c)/df = 2c(t-1)
+    torch.addcmul(k.zero, w.dC, st.i, value=4, out=w.blk_g)  # candidate: d(2c)/d(2g) = i, and 2g = 4 s - 2
+    torch.mul(dh, st.T, out=w.blk_o)  # output gate: dh/do = tanh c
+    torch.addcmul(st.s, st.s, st.s, value=-1, out=w.slope)  # sigmoid' = s (1 - s), every block
+    torch.mul(w.blocks, w.slope, out=d_a)
+    return torch.mul(w.dC, st.f, out=w.carry)  # d(2c(t))/d(2c(t-1)) = f
 
 
 class LSTMCell(torch.autograd.Function):
-    """One step's element-wise part as one autograd node (autograd would record ten, and four slice gradients)."""
+    """One step's element-wise part as one autograd node (autograd would record ten, and four slice gradients):
+    (a, 2c(t-1)) -> (h(t), 2c(t))."""
 
     @staticmethod
-    def forward(ctx, gates: torch.Tensor, c_prev: torch.Tensor):
-        h, c, saved = cell_forward(gates.clone(), c_prev)  # the clone: cell_forward overwrites its gates
-        ctx.save_for_backward(*saved)
-        return h, c
+    def forward(ctx, a: torch.Tensor, C_prev: torch.Tensor):
+        st = Step.fresh(C_prev)
+        cell_forward(a, st)
+        ctx.save_for_backward(st.s, st.G, C_prev, st.T)
+        return st.h, st.C
 
     @staticmethod
-    def backward(ctx, grad_h: torch.Tensor | None, grad_c: torch.Tensor | None):
-        saved = ctx.saved_tensors
-        return cell_backward(saved, torch.zeros_like(saved[1]) if grad_h is None else grad_h, grad_c)
+    def backward(ctx, grad_h: torch.Tensor | None, grad_C: torch.Tensor | None):
+        s, G, C_prev, T = ctx.saved_tensors
+        st = Step.of(s, G, C_prev, None, T, None)
+        dh = torch.zeros_like(T) if grad_h is None else grad_h
+        dC = torch.zeros_like(T) if grad_C is None else grad_C
+        d_a = s.new_empty(s.shape)
+        return d_a, cell_backward(st, dh, dC, d_a, Scratch.like(T))
 
 
 def _onednn_linear() -> bool:
@@ -177,7 +245,8 @@ class StepProducts:
 
 
 class Workspace:
-    """The buffers one LSTMLoop call keeps for its backward: every step's h, c, sigmoids, g and tanh c.
+    """The buffers one LSTMLoop call keeps for its backward: every step's h, 2c, sigmoids, 2g and tanh c, with
+    each step's views (``steps``) and backward's scratch cut once.
 
     Kept from one training step to the next rather than allocated per call: the 19 steps' saved tensors
     (about 9 MB at batch 128, hidden 128) were fresh memory on every call, and first touching it after the
@@ -191,8 +260,10 @@ class Workspace:
 
     def __init__(self, L: int, B: int, H: int, like: torch.Tensor) -> None:
         new = lambda *shape: like.new_empty(shape)  # noqa: E731
-        self.hs, self.cs = new(L + 1, B, H), new(L + 1, B, H)  # h(t), c(t) for t = 0..L
-        self.s, self.g, self.tanh_c = new(L, B, 4 * H), new(L, B, H), new(L, B, H)
+        self.hs, self.Cs = new(L + 1, B, H), new(L + 1, B, H)  # h(t), 2c(t) for t = 0..L
+        s, G, T = new(L, B, 4 * H), new(L, B, H), new(L, B, H)
+        self.steps = [Step.of(s[t], G[t], self.Cs[t], self.Cs[t + 1], T[t], self.hs[t + 1]) for t in range(L)]
+        self.scratch, self.zeros = Scratch.like(G[0]), like.new_zeros(B, H)
         self.key, self.busy, self.generation = (L, B, H, like.dtype, like.device), False, 0
 
     @classmethod
@@ -204,10 +275,6 @@ class Workspace:
                 cls._last = ws
         ws.busy, ws.generation = True, ws.generation + 1
         return ws
-
-    def steps(self, t: int) -> tuple:
-        """Step t's buffers: (sigmoids, g, c(t+1), tanh c(t+1)) to write, as ``cell_forward``'s ``into``."""
-        return self.s[t], self.g[t], self.cs[t + 1], self.tanh_c[t]
 
 
 class Lease:
@@ -228,10 +295,12 @@ class Lease:
 
 
 def recurrence(x_proj: torch.Tensor, products: StepProducts, ws: Workspace) -> None:
-    """h(1..L) and c(1..L) into ``ws`` from x_proj (L, B, 4H), starting at h(0) = c(0) = 0."""
-    ws.hs[0].zero_(), ws.cs[0].zero_()
-    for t in range(x_proj.shape[0]):
-        cell_forward(products.forward(x_proj[t], ws.hs[t]), ws.cs[t], out=ws.hs[t + 1], into=ws.steps(t))
+    """h(1..L) and 2c(1..L) into ``ws`` from x_proj (L, B, 4H), starting at h(0) = c(0) = 0."""
+    ws.hs[0].zero_(), ws.Cs[0].zero_()
+    h = ws.hs[0]
+    for x_t, st in zip(x_proj.unbind(0), ws.steps):
+        cell_forward(products.forward(x_t, h), st)
+        h = st.h
 
 
 class LSTMLoop(torch.autograd.Function):
@@ -257,12 +326,12 @@ class LSTMLoop(torch.autograd.Function):
             ws = Workspace(*x_proj.shape[:2], W_h.shape[0], x_proj)
             recurrence(x_proj, ctx.products, ws)
         L, H = x_proj.shape[0], W_h.shape[0]
-        d_gates = grad_h.new_empty(L, grad_h.shape[0], 4 * H)
-        dh, dc = grad_h, None
+        d_a = grad_h.new_empty(L, grad_h.shape[0], 4 * H)  # dL/d(x_proj), one step's rows at a time
+        dh, dC = grad_h, ws.zeros  # no gradient reaches 2c(L) but through h(L)
         for t in reversed(range(L)):
-            saved = (ws.s[t], ws.g[t], ws.cs[t], ws.tanh_c[t])
-            _, dc = cell_backward(saved, dh, dc, out=d_gates[t])
-            dh = ctx.products.backward(d_gates[t])
-        grad_W = ctx.products.weight_grad(ws.hs[:L].reshape(-1, H), d_gates.reshape(-1, 4 * H))
+            dC = cell_backward(ws.steps[t], dh, dC, d_a[t], ws.scratch)
+            if t:  # dL/dh(0) is not needed: h(0) = 0 is no input
+                dh = ctx.products.backward(d_a[t])
+        grad_W = ctx.products.weight_grad(ws.hs[:L].reshape(-1, H), d_a.reshape(-1, 4 * H))
         ctx.lease.release()
-        return d_gates, grad_W
+        return d_a, grad_W
