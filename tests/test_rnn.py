@@ -135,12 +135,12 @@ def test_lstm_float32_training_path_matches_the_float64_one():
     torch.manual_seed(2)
     model = LSTM(20, 1, 128, 10).double()
     x, y = torch.randn(64, 19, 1, dtype=torch.float64), torch.randint(0, 10, (64,))
-    assert not lstm.StepProducts(model.W_h, 64).onednn  # float64: the reference path
+    assert not lstm.StepProducts(model.W_h, 128, 64).onednn  # float64: the reference path
     nn.functional.cross_entropy(model(x), y).backward()
     single = LSTM(20, 1, 128, 10)
     single.load_state_dict({k: v.float() for k, v in model.state_dict().items()})
     if lstm.ONEDNN:
-        assert lstm.StepProducts(single.W_h, 64).onednn
+        assert lstm.StepProducts(single.W_h, 128, 64).onednn
     logits = single(x.float())
     nn.functional.cross_entropy(logits, y).backward()
     torch.testing.assert_close(logits.double(), model(x).detach(), atol=1e-5, rtol=0)
@@ -150,8 +150,8 @@ def test_lstm_float32_training_path_matches_the_float64_one():
 
 
 def test_lstm_trains_under_bf16_autocast():
-    """--amp: the input projection runs in bf16, the recurrence in float32; the gradients are float32's within
-    bf16 rounding."""
+    """--amp: the recurrence runs in float32 (its backward is written for one dtype), the output layer in bf16;
+    the gradients are float32's within bf16 rounding."""
     torch.manual_seed(3)
     model = LSTM(10, 1, 16, 10)
     x, y = torch.randn(8, 9, 1), torch.randint(0, 10, (8,))
@@ -185,8 +185,8 @@ def test_lstm_loop_reuses_its_buffers_only_when_no_graph_still_needs_them():
     from cs324.rnn.lstm import LSTMLoop, Workspace
 
     torch.manual_seed(4)
-    x_proj = [torch.randn(5, 3, 4 * 4, dtype=torch.float64, requires_grad=True) for _ in range(2)]  # (L, B, 4H)
-    W_h = torch.randn(4, 4 * 4, dtype=torch.float64, requires_grad=True)
+    x_proj = [torch.randn(5, 3, 2, dtype=torch.float64, requires_grad=True) for _ in range(2)]  # (L, B, D)
+    W_h = torch.randn(4 + 2 + 1, 4 * 4, dtype=torch.float64, requires_grad=True)  # [W_h; W_x; b], H = 4
 
     def grads(x, out=None):
         out = LSTMLoop.apply(x, W_h) if out is None else out
@@ -213,9 +213,9 @@ def test_lstm_loop_backward_and_the_stepwise_path_agree():
     from cs324.rnn.lstm import LSTMLoop
 
     torch.manual_seed(3)
-    x_proj = torch.randn(4, 3, 4 * 5, dtype=torch.float64, requires_grad=True)  # (L, B, 4H)
-    W_h = torch.randn(5, 4 * 5, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(LSTMLoop.apply, (x_proj, W_h))
+    x = torch.randn(4, 3, 2, dtype=torch.float64, requires_grad=True)  # (L, B, D)
+    W = torch.randn(5 + 2 + 1, 4 * 5, dtype=torch.float64, requires_grad=True)  # [W_h; W_x; b], H = 5
+    assert torch.autograd.gradcheck(LSTMLoop.apply, (x, W))
     model = LSTM(6, 3, 5, 10).double()
     x, y = torch.randn(4, 6, 3, dtype=torch.float64), torch.tensor([1, 2, 3, 4])
     grads = []

@@ -9,6 +9,10 @@
 The four gates' weights sit side by side in one matrix (order i, f, g, o, as in
 ``nn.LSTM``), so each step is one product; the additive cell path c(t) is what lets
 gradients survive long sequences.
+
+Training runs the whole recurrence as one autograd node (``LSTMLoop``) with its backward
+written out; ``forward(x, return_hidden=True)`` runs it step by step through autograd
+instead, so that dL/dh(t) can be read off every step. Tests hold both to ``nn.LSTM``.
 """
 
 from __future__ import annotations
@@ -61,18 +65,17 @@ class LSTM(nn.Module):
         if x.dim() != 3 or x.shape[-1] != self.W_x.shape[0]:
             raise ValueError(f"expected input (batch, time, {self.W_x.shape[0]}), got {tuple(x.shape)}")
         B, T, D = x.shape
-        W_x, W_h, b = (p * self.gate_scale for p in (self.W_x, self.W_h, self.b))
-        # The input terms of all gates for every step in one product, time-major (T, B, 4H) so that each
-        # step reads and writes contiguous rows. One input digit (D = 1) makes it an outer product: as a
-        # broadcast multiply it took a fifth of addmm's time on the AMD EPYC of results/benchmarks.
-        x_t = x.transpose(0, 1).reshape(T * B, D)
-        x_proj = (torch.addcmul(b, x_t, W_x) if D == 1 else torch.addmm(b, x_t, W_x)).view(T, B, -1)
-        if not return_hidden:  # training: the same loop, with the whole backward written out
-            # in W_h's dtype even under --amp: LSTMLoop's backward is written for one dtype, and bf16 would
-            # buy its small per-step products little
+        # [W_h; W_x; b] (H + D + 1, 4H): the gates of [h(t-1) | x(t) | 1], the candidate's columns doubled
+        W = torch.cat([self.W_h, self.W_x, self.b[None]]) * self.gate_scale
+        if not return_hidden:  # training: the same recurrence, with the whole backward written out
+            # in float32 even under --amp: LSTMLoop's backward is written for one dtype, and bf16 would buy its
+            # small per-step products little
             with torch.autocast(x.device.type, enabled=False):
-                h = LSTMLoop.apply(x_proj.to(W_h.dtype), W_h)
+                h = LSTMLoop.apply(x.transpose(0, 1).to(W.dtype), W)
             return h @ self.W_ph + self.b_p
+        W_h, W_x, b = W[: self.hidden_dim], W[self.hidden_dim : -1], W[-1]
+        # The input terms of all gates for every step in one product, time-major (T, B, 4H).
+        x_proj = torch.addmm(b, x.transpose(0, 1).reshape(T * B, D), W_x).view(T, B, -1)
         h, C = self.init_hidden(B)  # h(0) and 2c(0), (B, H) each
         hidden = []
         for x_t in x_proj.unbind(0):  # one view per step (see VanillaRNN.forward)
@@ -91,11 +94,10 @@ def constants(dtype: torch.dtype, device: torch.device) -> SimpleNamespace:
 
 
 class Step(NamedTuple):
-    """One step's tensors, views cut once: the element-wise part of a step is a handful of small ops, and
-    cutting the same views again every step cost a fifth of a training step on the AMD EPYC of
-    results/benchmarks. ``s`` holds the four gates' sigmoids, [i | f | sigmoid(2 a_g) | o]."""
+    """One step's tensors: the four gates' sigmoids ``s`` = [i | f | sigmoid(2 a_g) | o] (B, 4H) with their
+    blocks, 2g, 2c(t-1), 2c(t), tanh c(t) and h(t)."""
 
-    s: torch.Tensor  # (B, 4H)
+    s: torch.Tensor
     i: torch.Tensor
     f: torch.Tensor
     s_g: torch.Tensor
@@ -111,10 +113,9 @@ class Step(NamedTuple):
         return cls(s, *s.chunk(4, dim=1), G, C_prev, C, T, h)
 
     @classmethod
-    def fresh(cls, C_prev: torch.Tensor) -> Step:
-        B, H = C_prev.shape
-        new = lambda *shape: C_prev.new_empty(shape)  # noqa: E731
-        return cls.of(new(B, 4 * H), new(B, H), C_prev, new(B, H), new(B, H), new(B, H))
+    def fresh(cls, s: torch.Tensor, C_prev: torch.Tensor) -> Step:
+        new = lambda: torch.empty_like(C_prev)  # noqa: E731
+        return cls.of(s, new(), C_prev, new(), new(), new())
 
 
 class Scratch(NamedTuple):
@@ -134,27 +135,19 @@ class Scratch(NamedTuple):
     @classmethod
     def like(cls, C: torch.Tensor) -> Scratch:
         B, H = C.shape
-        blocks = C.new_empty(B, 4 * H)
-        return cls(
-            C.new_empty(B, H),
-            C.new_empty(B, H),
-            blocks,
-            *blocks.chunk(4, dim=1),
-            C.new_empty(B, 4 * H),
-            C.new_empty(B, H),
-        )
+        blocks, new = C.new_empty(B, 4 * H), lambda: torch.empty_like(C)  # noqa: E731
+        return cls(new(), new(), blocks, *blocks.chunk(4, dim=1), torch.empty_like(blocks), new())
 
 
-def cell_forward(a: torch.Tensor, st: Step) -> None:
-    """One step's element-wise part, from the gate pre-activations ``a`` (B, 4H) and 2c(t-1) to ``st``'s
-    sigmoids, 2g, 2c(t), tanh c(t) and h(t): seven ops, the fewest found.
+def cell_forward(st: Step) -> None:
+    """One step's element-wise part after the gates' sigmoids: 2g, 2c(t), tanh c(t) and h(t) into ``st``.
 
     tanh(x) = 2 sigmoid(2x) - 1, and torch's tanh of a (128, 128) step took five times its sigmoid on the AMD
-    EPYC of results/benchmarks. So the candidate's columns of ``a`` arrive doubled (``LSTM.forward`` scales
-    its weights), one sigmoid serves all four gates, and the cell state is carried doubled, C = 2c, so that
-    tanh c(t) is one more sigmoid of C."""
-    k = constants(a.dtype, a.device)
-    torch.sigmoid(a, out=st.s)  # [i | f | sigmoid(2 a_g) | o]
+    EPYC of results/benchmarks. So the candidate's pre-activations arrive doubled (``LSTM.forward`` scales its
+    columns of the weights), one sigmoid serves all four gates, and the cell state is carried doubled,
+    C = 2c, so that tanh c(t) is one more sigmoid. The 0-dim constants keep Python numbers out of the ops:
+    each would be wrapped into a tensor and converted on every call (a third of a small op's time)."""
+    k = constants(st.s.dtype, st.s.device)
     torch.add(k.minus_two, st.s_g, alpha=4, out=st.G)  # 2g = 2 tanh(a_g) = 4 sigmoid(2 a_g) - 2
     torch.mul(st.f, st.C_prev, out=st.C).addcmul_(st.i, st.G)  # 2c(t) = f * 2c(t-1) + i * 2g
     torch.sigmoid(st.C, out=st.T)
@@ -163,8 +156,9 @@ def cell_forward(a: torch.Tensor, st: Step) -> None:
 
 
 def cell_backward(st: Step, dh: torch.Tensor, dC: torch.Tensor, d_a: torch.Tensor, w: Scratch) -> torch.Tensor:
-    """From dL/dh(t) and dL/d(2c(t)) sent back by step t+1: dL/da into ``d_a`` (B, 4H), and dL/d(2c(t-1))
-    (in ``w.carry``). Five products into the four gate blocks, then one through every gate's slope."""
+    """From dL/dh(t) and dL/d(2c(t)) sent back by step t+1: dL/d(gate pre-activations) into ``d_a`` (B, 4H),
+    and dL/d(2c(t-1)) (in ``w.carry``). Five products into the four gate blocks, then one through every gate's
+    slope."""
     k = constants(dh.dtype, dh.device)
     torch.mul(st.T, st.T, out=w.u)
     torch.addcmul(st.o, st.o, w.u, value=-1, out=w.u)  # dh/dc = o (1 - tanh^2 c)
@@ -180,12 +174,12 @@ def cell_backward(st: Step, dh: torch.Tensor, dC: torch.Tensor, d_a: torch.Tenso
 
 class LSTMCell(torch.autograd.Function):
     """One step's element-wise part as one autograd node (autograd would record ten, and four slice gradients):
-    (a, 2c(t-1)) -> (h(t), 2c(t))."""
+    (gate pre-activations a, 2c(t-1)) -> (h(t), 2c(t))."""
 
     @staticmethod
     def forward(ctx, a: torch.Tensor, C_prev: torch.Tensor):
-        st = Step.fresh(C_prev)
-        cell_forward(a, st)
+        st = Step.fresh(torch.sigmoid(a), C_prev)
+        cell_forward(st)
         ctx.save_for_backward(st.s, st.G, C_prev, st.T)
         return st.h, st.C
 
@@ -195,7 +189,7 @@ class LSTMCell(torch.autograd.Function):
         st = Step.of(s, G, C_prev, None, T, None)
         dh = torch.zeros_like(T) if grad_h is None else grad_h
         dC = torch.zeros_like(T) if grad_C is None else grad_C
-        d_a = s.new_empty(s.shape)
+        d_a = torch.empty_like(s)
         return d_a, cell_backward(st, dh, dC, d_a, Scratch.like(T))
 
 
@@ -211,42 +205,47 @@ ONEDNN = _onednn_linear()
 
 
 class StepProducts:
-    """The recurrence's products with W_h (H, 4H): per step x_proj[t] + h @ W_h forward and d_gates @ W_h^T
-    backward, and W_h's gradient once a call. On a float32 CPU tensor they run through oneDNN with W_h packed
-    once per call, as nn.LSTM's own kernel does: MKL's addmm took 2.5 times as long on these (128, 128) x
-    (128, 512) shapes on the AMD EPYC of results/benchmarks. Elsewhere (float64, CUDA, builds without oneDNN)
-    they are plain addmm and mm."""
+    """The recurrence's products with W = [W_h; W_x; b] (H + D + 1, 4H): per step the gates' sigmoids of
+    [h(t-1) | x(t) | 1] @ W forward and d(gates) @ W_h^T backward, and W's gradient once a call.
 
-    def __init__(self, W_h: torch.Tensor, batch: int) -> None:
-        self.onednn = ONEDNN and W_h.dtype == torch.float32 and W_h.device.type == "cpu"
-        if self.onednn:  # linear(x, w) = x @ w^T: w = W_h^T forward, W_h backward
-            self.forward_w = torch.ops.mkldnn._reorder_linear_weight(W_h.T.contiguous(), batch)
+    On a float32 CPU tensor they run through oneDNN with the weights packed once per call, as nn.LSTM's own
+    kernel does, and the forward product carries the sigmoid as a fused post-op: MKL's addmm took 2.5 times
+    as long on these (128, 128) x (128, 512) shapes on the AMD EPYC of results/benchmarks, and the input terms
+    as their own product (hoisted out of the loop) and sigmoid cost a step more than the two extra rows of W.
+    Elsewhere (float64, CUDA, builds without oneDNN) they are plain products."""
+
+    def __init__(self, W: torch.Tensor, H: int, batch: int) -> None:
+        self.onednn = ONEDNN and W.dtype == torch.float32 and W.device.type == "cpu"
+        W_h = W[:H]
+        if self.onednn:  # linear(x, w) = x @ w^T: w = W^T forward, W_h backward
+            self.forward_w = torch.ops.mkldnn._reorder_linear_weight(W.T.contiguous(), batch)
             self.backward_w = torch.ops.mkldnn._reorder_linear_weight(W_h.contiguous(), batch)
         else:
-            self.forward_w, self.backward_w = W_h, W_h.T.contiguous()
+            self.forward_w, self.backward_w = W, W_h.T.contiguous()
 
-    def forward(self, x_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    def gates(self, hx: torch.Tensor) -> torch.Tensor:
+        """The four gates' sigmoids (B, 4H) of one step's [h(t-1) | x(t) | 1] (B, H + D + 1)."""
         if self.onednn:
-            return torch.ops.mkldnn._linear_pointwise.binary(h, x_t, self.forward_w, None, "add")
-        return torch.addmm(x_t, h, self.forward_w)
+            return torch.ops.mkldnn._linear_pointwise(hx, self.forward_w, None, "sigmoid", [], "")
+        return torch.sigmoid(hx @ self.forward_w)
 
-    def backward(self, d_gates: torch.Tensor) -> torch.Tensor:
+    def backward(self, d_a: torch.Tensor) -> torch.Tensor:
         if self.onednn:
-            return torch.ops.mkldnn._linear_pointwise(d_gates, self.backward_w, None, "none", [], "")
-        return d_gates @ self.backward_w
+            return torch.ops.mkldnn._linear_pointwise(d_a, self.backward_w, None, "none", [], "")
+        return d_a @ self.backward_w
 
-    def weight_grad(self, hs: torch.Tensor, d_gates: torch.Tensor) -> torch.Tensor:
-        """dL/dW_h = sum over steps of h(t-1)^T d_gates(t), as one (H, N) x (N, 4H) product over all N = L * B
-        rows; through oneDNN it took half MKL's time on the AMD EPYC of results/benchmarks (both strided
-        operands read in place)."""
+    def weight_grad(self, hx: torch.Tensor, d_a: torch.Tensor) -> torch.Tensor:
+        """dL/dW = sum over steps of [h(t-1) | x(t) | 1]^T d(gates)(t), as one (H + D + 1, N) x (N, 4H) product
+        over all N = L * B rows; through oneDNN it took half MKL's time on the AMD EPYC of results/benchmarks
+        (both strided operands read in place)."""
         if self.onednn:
-            return torch.ops.mkldnn._linear_pointwise(hs.T, d_gates.T, None, "none", [], "")
-        return hs.T @ d_gates
+            return torch.ops.mkldnn._linear_pointwise(hx.T, d_a.T, None, "none", [], "")
+        return hx.T @ d_a
 
 
 class Workspace:
-    """The buffers one LSTMLoop call keeps for its backward: every step's h, 2c, sigmoids, 2g and tanh c, with
-    each step's views (``steps``) and backward's scratch cut once.
+    """The buffers one LSTMLoop call keeps for its backward: every step's [h | x | 1], 2c, 2g, tanh c and
+    sigmoids (``steps``), and backward's dL/d(gates) and scratch.
 
     Kept from one training step to the next rather than allocated per call: the 19 steps' saved tensors
     (about 9 MB at batch 128, hidden 128) were fresh memory on every call, and first touching it after the
@@ -258,19 +257,23 @@ class Workspace:
 
     _last: Workspace | None = None  # one kept: a training loop's shape; another shape (evaluation) replaces it
 
-    def __init__(self, L: int, B: int, H: int, like: torch.Tensor) -> None:
+    def __init__(self, L: int, B: int, H: int, D: int, like: torch.Tensor) -> None:
         new = lambda *shape: like.new_empty(shape)  # noqa: E731
-        self.hs, self.Cs = new(L + 1, B, H), new(L + 1, B, H)  # h(t), 2c(t) for t = 0..L
-        s, G, T = new(L, B, 4 * H), new(L, B, H), new(L, B, H)
-        self.steps = [Step.of(s[t], G[t], self.Cs[t], self.Cs[t + 1], T[t], self.hs[t + 1]) for t in range(L)]
-        self.scratch, self.zeros = Scratch.like(G[0]), like.new_zeros(B, H)
-        self.key, self.busy, self.generation = (L, B, H, like.dtype, like.device), False, 0
+        self.hx = new(L + 1, B, H + D + 1)  # [h(t) | x(t+1) | 1] for t = 0..L: step t + 1 multiplies row t
+        self.hx[:, :, H + D] = 1
+        self.Cs, self.G, self.T = new(L + 1, B, H), new(L, B, H), new(L, B, H)  # 2c(t) for t = 0..L
+        self.d_a, self.scratch, self.zeros = new(L, B, 4 * H), Scratch.like(self.G[0]), like.new_zeros(B, H)
+        # every step's views, cut once: step t + 1 reads row t of hx and writes h(t + 1) into row t + 1
+        self.rows, self.d_rows = self.hx.unbind(0), self.d_a.unbind(0)
+        self.state = [(self.G[t], self.Cs[t], self.Cs[t + 1], self.T[t], self.hx[t + 1, :, :H]) for t in range(L)]
+        self.steps: list[Step] = []  # the last call's, for its backward
+        self.key, self.busy, self.generation = (L, B, H, D, like.dtype, like.device), False, 0
 
     @classmethod
-    def take(cls, L: int, B: int, H: int, like: torch.Tensor) -> Workspace:
+    def take(cls, L: int, B: int, H: int, D: int, like: torch.Tensor) -> Workspace:
         ws = cls._last
-        if ws is None or ws.busy or ws.key != (L, B, H, like.dtype, like.device):
-            ws = cls(L, B, H, like)
+        if ws is None or ws.busy or ws.key != (L, B, H, D, like.dtype, like.device):
+            ws = cls(L, B, H, D, like)
             if cls._last is None or not cls._last.busy:
                 cls._last = ws
         ws.busy, ws.generation = True, ws.generation + 1
@@ -294,44 +297,47 @@ class Lease:
     __del__ = release
 
 
-def recurrence(x_proj: torch.Tensor, products: StepProducts, ws: Workspace) -> None:
-    """h(1..L) and 2c(1..L) into ``ws`` from x_proj (L, B, 4H), starting at h(0) = c(0) = 0."""
-    ws.hs[0].zero_(), ws.Cs[0].zero_()
-    h = ws.hs[0]
-    for x_t, st in zip(x_proj.unbind(0), ws.steps):
-        cell_forward(products.forward(x_t, h), st)
-        h = st.h
+def recurrence(x: torch.Tensor, products: StepProducts, ws: Workspace) -> None:
+    """Every step's state into ``ws`` from x (L, B, D), starting at h(0) = c(0) = 0."""
+    L, H, D = x.shape[0], ws.G.shape[2], x.shape[2]
+    ws.hx[:L, :, H : H + D] = x
+    ws.hx[0, :, :H].zero_(), ws.Cs[0].zero_()
+    ws.steps = []
+    for row, state in zip(ws.rows, ws.state):
+        st = Step.of(products.gates(row), *state)
+        cell_forward(st)  # writes h(t + 1) into the next step's row of hx
+        ws.steps.append(st)
 
 
 class LSTMLoop(torch.autograd.Function):
-    """The whole recurrence, x_proj (L, B, 4H) and W_h (H, 4H) -> h(L), as one autograd node. Backward runs
-    the steps in reverse (one product with W_h each, to pass dL/dh back) and then forms dL/dW_h as one large
-    product over every step, instead of L small ones: the per-step work left is what the recurrence forces.
-    Letting autograd record every step made a training step 2.4x slower than nn.LSTM."""
+    """The whole recurrence, x (L, B, D) and W = [W_h; W_x; b] (H + D + 1, 4H) -> h(L), as one autograd node.
+    Backward runs the steps in reverse (one product with W_h each, to pass dL/dh back) and then forms dL/dW as
+    one large product over every step, instead of L small ones: the per-step work left is what the recurrence
+    forces. Letting autograd record every step made a training step 2.4x slower than nn.LSTM."""
 
     @staticmethod
-    def forward(ctx, x_proj: torch.Tensor, W_h: torch.Tensor):
-        L, B, H = x_proj.shape[0], x_proj.shape[1], W_h.shape[0]
-        ws, products = Workspace.take(L, B, H, x_proj), StepProducts(W_h, B)
-        recurrence(x_proj, products, ws)
+    def forward(ctx, x: torch.Tensor, W: torch.Tensor):
+        (L, B, D), H = x.shape, W.shape[0] - x.shape[2] - 1
+        ws, products = Workspace.take(L, B, H, D, x), StepProducts(W, H, B)
+        recurrence(x, products, ws)
         ctx.lease, ctx.products = Lease(ws), products  # without a graph the lease ends with ctx, at once
-        ctx.save_for_backward(x_proj, W_h)  # no copies: they let backward recompute, and catch in-place edits
-        return ws.hs[L].clone()  # the workspace is reused: nothing returned may alias it
+        ctx.save_for_backward(x, W)  # no copies: they let backward recompute, and catch in-place edits
+        return ws.hx[L, :, :H].clone()  # the workspace is reused: nothing returned may alias it
 
     @staticmethod
     def backward(ctx, grad_h: torch.Tensor):
-        x_proj, W_h = ctx.saved_tensors
+        x, W = ctx.saved_tensors
+        (L, B, D), H = x.shape, W.shape[0] - x.shape[2] - 1
         ws = ctx.lease.ws
         if not ctx.lease.valid():  # a later call reused the buffers: recompute this graph's forward
-            ws = Workspace(*x_proj.shape[:2], W_h.shape[0], x_proj)
-            recurrence(x_proj, ctx.products, ws)
-        L, H = x_proj.shape[0], W_h.shape[0]
-        d_a = grad_h.new_empty(L, grad_h.shape[0], 4 * H)  # dL/d(x_proj), one step's rows at a time
-        dh, dC = grad_h, ws.zeros  # no gradient reaches 2c(L) but through h(L)
+            ws = Workspace(L, B, H, D, x)
+            recurrence(x, ctx.products, ws)
+        dh, dC, d_a = grad_h, ws.zeros, ws.d_a  # no gradient reaches 2c(L) but through h(L)
         for t in reversed(range(L)):
-            dC = cell_backward(ws.steps[t], dh, dC, d_a[t], ws.scratch)
+            dC = cell_backward(ws.steps[t], dh, dC, ws.d_rows[t], ws.scratch)
             if t:  # dL/dh(0) is not needed: h(0) = 0 is no input
-                dh = ctx.products.backward(d_a[t])
-        grad_W = ctx.products.weight_grad(ws.hs[:L].reshape(-1, H), d_a.reshape(-1, 4 * H))
+                dh = ctx.products.backward(ws.d_rows[t])
+        grad_W = ctx.products.weight_grad(ws.hx[:L].reshape(L * B, -1), d_a.reshape(L * B, -1))
+        grad_x = d_a @ W[H : H + D].T if ctx.needs_input_grad[0] else None  # (L, B, D)
         ctx.lease.release()
-        return d_a, grad_W
+        return grad_x, grad_W
