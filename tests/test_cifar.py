@@ -10,7 +10,14 @@ import torch
 from cs324.cli import UsageError
 from cs324.cnn import cnn_train
 from cs324.cnn.cnn_model import CNN
-from cs324.data.cifar10 import CifarDataError, CifarLoader, augment_batch, load_cifar10, stratified_split
+from cs324.data.cifar10 import (
+    CifarDataError,
+    CifarLoader,
+    augment_batch,
+    load_cifar10,
+    mixup_batch,
+    stratified_split,
+)
 from cs324.mlp import cifar_mlp
 from cs324.mlp.cifar_mlp import CifarMLP
 
@@ -146,6 +153,33 @@ def test_augmentation_flips_and_crops():
     assert torch.equal(augment_batch(x, "none", gen()), x)
 
 
+def test_mixup_blends_images_and_labels_with_one_weight():
+    """Image i is constant i with label i: after mixup its pixel value must be the mean class of its label
+    probabilities, lam i + (1 - lam) j, for one lam across the batch; the probabilities sum to 1."""
+    B = 10
+    x, y = torch.arange(B, dtype=torch.float32).view(B, 1, 1, 1).expand(B, 3, 4, 4).clone(), torch.arange(B)
+    mixed, targets = mixup_batch(x, y, 0.4, torch.Generator().manual_seed(3), classes=B)
+    torch.testing.assert_close(targets.sum(1), torch.ones(B))
+    torch.testing.assert_close(mixed[:, 0, 0, 0], targets @ torch.arange(B, dtype=torch.float32))
+    assert torch.equal(mixed, mixed[:, :1, :1, :1].expand_as(mixed))  # every pixel of an image mixed alike
+    weights = targets[torch.arange(B), y]  # each image's own share: lam, or 1 where it met itself
+    lam = weights[weights < 1]
+    assert len(lam) > 0 and torch.allclose(lam, lam[0]) and 0 < lam[0] < 1
+    again = mixup_batch(x, y, 0.4, torch.Generator().manual_seed(3), classes=B)
+    assert torch.equal(again[0], mixed) and torch.equal(again[1], targets)  # a function of the generator
+
+
+def test_loader_mixup_serves_class_probabilities_of_the_same_batch_per_step(npz_dir):
+    arrays = load_cifar10(npz_dir)
+    loader = CifarLoader(arrays, val_size=50, batch_size=16, mixup=0.2)
+    x, targets = loader.train_batch(3)
+    assert targets.shape == (16, 10) and torch.allclose(targets.sum(1), torch.ones(16))
+    x2, targets2 = loader.train_batch(3)
+    assert torch.equal(x, x2) and torch.equal(targets, targets2)
+    with pytest.raises(ValueError, match="mixup"):
+        CifarLoader(arrays, val_size=0, mixup=-1)
+
+
 def test_cnn_matches_the_course_table():
     model = CNN(3, 10)
     assert model.num_params() == 9_231_114
@@ -214,7 +248,7 @@ def test_trainers_run_end_to_end_on_fake_data(trainer, npz_dir, tmp_path):
     if trainer == "cnn":
         cnn_train.main(common + ["--augment", "flipcrop", "--tta"])
     else:
-        cifar_mlp.main(common + ["--hidden", "32"])
+        cifar_mlp.main(common + ["--hidden", "32", "--mixup", "0.4"])  # class-probability targets
     import json
 
     recs = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]

@@ -58,6 +58,12 @@ class CifarConfig(RuntimeConfig):
     warmup: float = option(0.2, "onecycle warm-up fraction (default: 0.2)", type=fraction)
     label_smoothing: float = option(0.0, None, type=fraction)
     augment: str = option("none", None, choices=AUGMENTS)
+    mixup: float = option(
+        0.0,
+        "mixup: train on each batch blended with a shuffled copy of itself, weight ~ Beta(a, a), labels alike "
+        "(default: 0, off)",
+        type=nonnegative_float,
+    )
     crop_pad: int = option(
         4,
         "random crop: pixels of zero padding on each side, i.e. shifts of up to N px (default: 4)",
@@ -131,6 +137,7 @@ def train_cifar(config: CifarConfig, build_model: Callable[[], nn.Module], *, ch
             batch_size=min(config.batch_size, DRY_RUN_BATCH) if config.dry_run else config.batch_size,
             augment=config.augment,
             pad=config.crop_pad,
+            mixup=config.mixup,
             eval_limit=DRY_RUN_IMAGES if config.dry_run else 0,
             seed=config.seed,
             device=session.device,

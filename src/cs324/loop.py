@@ -148,7 +148,8 @@ def count_step(state: TrainState, session: Session, loss: torch.Tensor, logits, 
     state.losses.append(loss)
     state.samples += n * session.world_size
     state.running["loss"] = state.running["loss"] + loss.double() * n
-    state.running["correct"] = state.running["correct"] + (logits.detach().argmax(-1) == targets).sum()
+    labels = targets.argmax(-1) if targets.dim() > 1 else targets  # mixup's class probabilities: the larger share
+    state.running["correct"] = state.running["correct"] + (logits.detach().argmax(-1) == labels).sum()
     state.running["seen"] += n
 
 

@@ -147,6 +147,7 @@ class CifarLoader:
         batch_size: int = 128,
         augment: str = "flipcrop",
         pad: int = 4,
+        mixup: float = 0.0,
         seed: int = 0,
         device: str | torch.device = "cpu",
         channels_last: bool = False,
@@ -157,6 +158,8 @@ class CifarLoader:
             raise ValueError(f"unknown augment {augment!r}; choose from {AUGMENTS}")
         if pad < 0:
             raise ValueError(f"crop padding must be >= 0, got {pad}")
+        if mixup < 0:
+            raise ValueError(f"mixup's Beta parameter must be >= 0, got {mixup}")
         try:
             train_idx, val_idx = stratified_split(arrays.y_train, val_size, seed)
         except CifarDataError as e:
@@ -176,7 +179,7 @@ class CifarLoader:
         self.mean = train_float.mean(dim=(0, 2, 3)).view(1, 3, 1, 1)  # training-split statistics
         self.std = train_float.std(dim=(0, 2, 3)).view(1, 3, 1, 1)
         del train_float
-        self.batch_size, self.augment, self.pad, self.seed = batch_size, augment, pad, seed
+        self.batch_size, self.augment, self.pad, self.mixup, self.seed = batch_size, augment, pad, mixup, seed
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.eval_batch_size, self.device = eval_batch_size, torch.device(device)
         self.eval_limit = eval_limit  # > 0: score only the first eval_limit images (dry runs)
@@ -208,6 +211,9 @@ class CifarLoader:
         x, y = self.x["train"][idx], self.y["train"][idx]  # (B, 3, 32, 32) uint8
         gen = torch.Generator(device="cpu").manual_seed(self.seed * 1_000_003 + step)
         x = self.normalise(augment_batch(x, self.augment, gen, pad=self.pad))
+        if self.mixup:
+            x, y = mixup_batch(x, y, self.mixup, gen, len(self.classes))
+            x = x.contiguous(memory_format=self.memory_format)
         self.data_seconds += time.perf_counter() - t0
         return x, y
 
@@ -220,6 +226,18 @@ class CifarLoader:
     def labels(self, split: str) -> torch.Tensor:
         """The class labels of the scored images of ``split``, in the order of ``eval_images``."""
         return self.y[split][: self.size(split)]
+
+
+def mixup_batch(
+    x: torch.Tensor, y: torch.Tensor, alpha: float, gen: torch.Generator, classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup (Zhang et al. 2018): the batch blended with a shuffled copy of itself, lam x + (1 - lam) x[perm],
+    one lam ~ Beta(alpha, alpha) a batch, and the labels likewise, as class probabilities (B, classes) that
+    the cross-entropy takes as they are. The draws come from ``gen``, so a batch is a function of its step."""
+    lam = float(np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen))).beta(alpha, alpha))
+    perm = torch.randperm(len(y), generator=gen).to(x.device)
+    targets = torch.nn.functional.one_hot(y, classes).float()
+    return x.lerp(x[perm], 1 - lam), targets.lerp(targets[perm], 1 - lam)
 
 
 def augment_batch(x: torch.Tensor, augment: str, gen: torch.Generator, *, pad: int = 4) -> torch.Tensor:
