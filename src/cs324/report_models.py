@@ -114,7 +114,10 @@ def recurrent_blocks() -> tuple[list, list]:
             "LSTM",
             LSTM(4, 10, 128, 10),
             "The four gates' weights side by side: W_x (input_dim x 4H), W_h (H x 4H), order i, f, g, o; one-hot "
-            "digits (input_dim 10), hidden 128.",
+            "digits (input_dim 10), hidden 128. Training runs the whole recurrence as one autograd node with its "
+            "backward written out: each step is one product of [h(t-1) | x(t) | 1] with [W_h; W_x; b] that also "
+            "applies all four gates' sigmoids (the candidate's tanh(a) as 2 sigmoid(2a) - 1), and the weights' "
+            "gradient is one product over all steps; Appendix B times it against nn.LSTM.",
         ),
     ):
         rows = with_total(recurrent_table(model))
