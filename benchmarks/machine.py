@@ -56,10 +56,14 @@ def matmul_gflops(dtype: torch.dtype, m: int = 2048, k: int = 2048, n: int = 204
 
 def cpu_folder() -> str:
     """A folder name for this kind of CPU: its model, the instruction set torch dispatches and whether it
-    runs bf16 natively, e.g. ``amd-epyc-avx2``, ``amd-epyc-avx512-bf16``. Results of different machines never
+    runs bf16 natively, e.g. ``amd-epyc-avx2``, ``amd-epyc-avx512-bf16``,
+    ``intel-xeon-processor-avx512-amx``. Results of different machines never
     share a folder, nor are named by date."""
-    bf16 = "-bf16" if cpu_supports_bf16() else ""  # AVX-512 alone does not say: bf16 speed differs several-fold
-    name = f"{cpu_model()}-{torch.backends.cpu.get_cpu_capability()}{bf16}".lower()
+    # AVX-512 alone does not say: bf16 speed differs several-fold, and AMX tiles differ again from AVX-512 BF16
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    bf16 = "-amx" if amx else "-bf16" if cpu_supports_bf16() else ""
+    model = re.sub(r"\((r|tm)\)", "", cpu_model().lower())
+    name = f"{model}-{torch.backends.cpu.get_cpu_capability()}{bf16}".lower()
     return re.sub(r"[^a-z0-9]+", "-", name).strip("-")
 
 

@@ -9,7 +9,7 @@ import torch
 
 from cs324.cli import UsageError
 from cs324.cnn import cnn_train
-from cs324.cnn.cnn_model import CNN
+from cs324.cnn.cnn_model import CNN, SMALL_MAP, Conv3x3, conv3x3_as_matmul
 from cs324.data.cifar10 import (
     CifarDataError,
     CifarLoader,
@@ -216,6 +216,53 @@ def test_cnn_keeps_default_initialisation():
     torch.testing.assert_close(model.features[0][0].weight, ref.weight)
     bn = model.features[0][1]
     assert torch.equal(bn.weight, torch.ones(64)) and torch.equal(bn.bias, torch.zeros(64))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 1, 1), (2, 5, 2, 2), (3, 4, 4, 4), (2, 3, 3, 5)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_conv3x3_as_matmul_matches_the_convolution_in_float64(shape, channels_last):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(shape[1], 6, 3, padding=1).double()
+    x = torch.randn(shape, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    ref, ours = conv(x), conv3x3_as_matmul(x, conv.weight, conv.bias)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+    upstream = torch.randn_like(ref)
+    inputs = (x, conv.weight, conv.bias)
+    for g_ours, g_ref in zip(
+        torch.autograd.grad(ours, inputs, upstream), torch.autograd.grad(ref, inputs, upstream), strict=True
+    ):
+        torch.testing.assert_close(g_ours, g_ref, rtol=1e-12, atol=1e-12)
+
+
+def _relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a.float() - b.float()).norm() / b.float().norm()).item()
+
+
+def test_conv3x3_takes_the_product_on_small_maps_under_cpu_bf16_autocast_only():
+    torch.manual_seed(0)
+    conv = Conv3x3(32, 64).to(memory_format=torch.channels_last)
+    for size in (2, 4, 8):
+        x = torch.randn(16, 32, size, size).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        reference = conv._conv_forward(x, conv.weight, conv.bias)  # the convolution, float32
+        assert torch.equal(conv(x), reference)  # without autocast: always the convolution
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = conv(x)
+            expected = (
+                conv3x3_as_matmul(x, conv.weight, conv.bias)
+                if size * size <= SMALL_MAP
+                else conv._conv_forward(x, conv.weight, conv.bias)
+            )
+        assert y.dtype == torch.bfloat16 and torch.equal(y, expected)
+        # bf16 within its rounding (8 significant bits) of the float32 convolution, output and gradients
+        assert _relative_error(y, reference) < 1e-2
+        upstream = torch.randn_like(reference)
+        grads = torch.autograd.grad(y, (x, conv.weight, conv.bias), upstream)
+        grads_ref = torch.autograd.grad(reference, (x, conv.weight, conv.bias), upstream)
+        for g, g_ref in zip(grads, grads_ref, strict=True):
+            assert _relative_error(g, g_ref) < 1e-2
 
 
 def test_cifar_mlp_is_pure_mlp():
