@@ -87,7 +87,8 @@ def parity_test(points: dict) -> dict:
             ts = [t for t in points if band[0] <= t <= band[-1] and t % 2 == parity]
             k, n = sum(points[t]["k"] for t in ts), sum(points[t]["n"] for t in ts)
             pooled[name] = dict(lengths=ts, k=k, n=n, interval=wilson_interval(k, n) if n else None)
-    return dict(lr_statistic=statistic, p_value=p_value, transition=band, pooled=pooled)
+    # 6 significant digits: the solver stops at a tolerance, and the digits past it change with the CPU's BLAS
+    return dict(lr_statistic=float(f"{statistic:.6g}"), p_value=float(f"{p_value:.6g}"), transition=band, pooled=pooled)
 
 
 def markdown(table: dict, parity: dict, n_val: str) -> str:
