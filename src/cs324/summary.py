@@ -25,6 +25,13 @@ def weight_macs(module: nn.Module, output: list[int]) -> int:
     return 0
 
 
+def torch_layer_name(module: nn.Module) -> str:
+    """The torch.nn layer a module is: a subclass that only changes how it is computed (``Conv3x3``) reads as
+    the layer it computes (``Conv2d``)."""
+    layers = (c for c in type(module).__mro__ if c.__module__.startswith("torch.nn") and c is not nn.Module)
+    return next(layers, type(module)).__name__
+
+
 def layer_table(model: nn.Module, input_size: tuple[int, ...], depth: int = 3) -> list[dict]:
     """One row per leaf layer: name, type, input shape, output shape, parameters, MACs."""
     from torchinfo import summary
@@ -45,7 +52,7 @@ def layer_table(model: nn.Module, input_size: tuple[int, ...], depth: int = 3) -
             continue
         rows.append(
             {
-                "layer": info.get_layer_name(show_var_name=False, show_depth=False),
+                "layer": torch_layer_name(info.module),
                 "var_name": info.var_name,
                 "input": list(info.input_size),
                 "output": list(info.output_size),
