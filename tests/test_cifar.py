@@ -241,7 +241,11 @@ def _relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a.float() - b.float()).norm() / b.float().norm()).item()
 
 
-def test_conv3x3_takes_the_product_on_small_maps_under_cpu_bf16_autocast_only():
+@pytest.mark.parametrize("enabled", [True, False])  # on by default on AMX CPUs only: both ways on every CPU
+def test_conv3x3_takes_the_product_on_small_maps_under_cpu_bf16_autocast_only(enabled, monkeypatch):
+    from cs324.cnn import cnn_model
+
+    monkeypatch.setattr(cnn_model, "SMALL_MAP_PRODUCT", enabled)
     torch.manual_seed(0)
     conv = Conv3x3(32, 64).to(memory_format=torch.channels_last)
     for size in (2, 4, 8):
@@ -252,7 +256,7 @@ def test_conv3x3_takes_the_product_on_small_maps_under_cpu_bf16_autocast_only():
             y = conv(x)
             expected = (
                 conv3x3_as_matmul(x, conv.weight, conv.bias)
-                if size * size <= SMALL_MAP
+                if enabled and size * size <= SMALL_MAP
                 else conv._conv_forward(x, conv.weight, conv.bias)
             )
         assert y.dtype == torch.bfloat16 and torch.equal(y, expected)

@@ -32,7 +32,10 @@ LAYERS = [
 # Maps of at most this many positions go through ``conv3x3_as_matmul`` under CPU bf16 autocast. Measured on an
 # AMX Xeon (2 threads, batch 128, forward and backward): 512->512 at 2x2 49 ms as a oneDNN convolution, 17 ms as
 # one product; 512->512 at 4x4 62 -> 36 ms; 256->512 at 4x4 28 -> 20 ms; but 256->256 at 8x8 22 -> 66 ms.
+# On an AMD EPYC with AVX-512 BF16 (no AMX) the bf16 step already ran at about 80% of that CPU's bf16 matmul
+# rate, so there is nothing to win and the product stays off: only AMX CPUs take it.
 SMALL_MAP = 16
+SMALL_MAP_PRODUCT = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
 
 
 def conv3x3_as_matmul(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -60,13 +63,14 @@ def _cpu_bf16_autocast(x: torch.Tensor) -> bool:
 
 class Conv3x3(nn.Conv2d):
     """3x3 convolution, stride 1, padding 1 (an ``nn.Conv2d``: same parameters, same state dict). Small maps under
-    CPU bf16 autocast take ``conv3x3_as_matmul``; everything else (fp32, CUDA, larger maps) the convolution."""
+    bf16 autocast on an AMX CPU take ``conv3x3_as_matmul``; everything else (fp32, CUDA, other CPUs, larger maps)
+    the convolution."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__(c_in, c_out, 3, stride=1, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-2] * x.shape[-1] <= SMALL_MAP and _cpu_bf16_autocast(x):
+        if SMALL_MAP_PRODUCT and x.shape[-2] * x.shape[-1] <= SMALL_MAP and _cpu_bf16_autocast(x):
             return conv3x3_as_matmul(x, self.weight, self.bias)
         return super().forward(x)
 
