@@ -123,6 +123,17 @@ ENTRIES = [
         needs_cifar=True,
     ),
     Entry(
+        "part2_cnn_best_50ep_mixup02",  # the best recipe at twice its length with mixup, one seed: towards 93%?
+        (
+            "python -m cs324.cnn.cnn_train --recipe best --seed 0 --epochs 50 --mixup 0.2 "
+            "--out results/part2_cnn_best_50ep_mixup02/seed0",
+        ),
+        seeds=(0,),
+        derive=("python -m cs324.results results/part2_cnn_best_50ep_mixup02",),
+        derived=("table.md", "table.json"),
+        needs_cifar=True,
+    ),
+    Entry(
         "part2_cnn_amp",  # the best recipe shortened, bf16 autocast against fp32: what bf16 costs (a native-bf16 CPU)
         (
             "python -m cs324.cnn.cnn_train --recipe best --max_steps 1000 --eval_freq 500 "
