@@ -81,6 +81,7 @@ ENTRIES = [
     # the 140-epoch recipe with the former dropout and mirror-only views; with more dropout (seed 0 each)
     cifar_mlp("part1_cifar_mlp_dropout02", f"{MLP_140EP} --dropout 0.2 --tta_shift 0", seeds=(0,)),
     cifar_mlp("part1_cifar_mlp_dropout04", f"{MLP_140EP} --dropout 0.4", seeds=(0,)),
+    cifar_mlp("part1_cifar_mlp_mixup02", "--mixup 0.2", seeds=(0,)),  # the best recipe with mixup
     cifar_mlp("part1_cifar_mlp_70ep", MLP_70EP),  # the former best recipe: half the schedule, dropout 0.2, mirror only
     Entry(
         "part1_cifar_mlp_ablation",  # the 70-epoch recipe with one ingredient out, seed 0 (full: none out)
