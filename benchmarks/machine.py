@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import torch
 
-from cs324.runtime import cpu_model, cpu_supports_bf16
+from cs324.runtime import cpu_has_amx, cpu_model, cpu_supports_bf16
 
 
 def _round(fn: Callable[[], object], calls: int) -> float:
@@ -60,8 +60,7 @@ def cpu_folder() -> str:
     ``intel-xeon-processor-avx512-amx``. Results of different machines never
     share a folder, nor are named by date."""
     # AVX-512 alone does not say: bf16 speed differs several-fold, and AMX tiles differ again from AVX-512 BF16
-    amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-    bf16 = "-amx" if amx else "-bf16" if cpu_supports_bf16() else ""
+    bf16 = "-amx" if cpu_has_amx() else "-bf16" if cpu_supports_bf16() else ""
     model = re.sub(r"\((r|tm)\)", "", cpu_model().lower())
     name = f"{model}-{torch.backends.cpu.get_cpu_capability()}{bf16}".lower()
     return re.sub(r"[^a-z0-9]+", "-", name).strip("-")

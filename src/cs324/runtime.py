@@ -182,6 +182,12 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
+def cpu_has_amx() -> bool:
+    """Whether the CPU has AMX tiles (Intel Sapphire Rapids and later): its bf16 matmuls run several times faster
+    than AVX-512 BF16 ones, and some layers take another path there."""
+    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+
+
 def bf16_native(device: torch.device) -> bool:
     """Whether bf16 autocast runs natively on ``device`` (``--amp`` is ignored where it would be emulated)."""
     return device.type == "cuda" or cpu_supports_bf16()

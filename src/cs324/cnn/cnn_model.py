@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from cs324.runtime import cpu_has_amx
+
 # ("conv", out_channels) or ("pool",); shapes for a 3x32x32 input in the comments.
 LAYERS = [
     ("conv", 64),  # 1: 64x32x32
@@ -35,7 +37,7 @@ LAYERS = [
 # On an AMD EPYC with AVX-512 BF16 (no AMX) the bf16 step already ran at about 80% of that CPU's bf16 matmul
 # rate, so there is nothing to win and the product stays off: only AMX CPUs take it.
 SMALL_MAP = 16
-SMALL_MAP_PRODUCT = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+SMALL_MAP_PRODUCT = cpu_has_amx()
 
 
 def conv3x3_as_matmul(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
