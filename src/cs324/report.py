@@ -152,6 +152,9 @@ def part2(results: Path) -> list:
         headline_runs(results / "part2_cnn_spec", "The spec run, one folder per seed.")
         + headline_runs(results / "part2_cnn_best", "The best recipe (same layers), one folder per seed.")
         + headline_runs(
+            results / "part2_cnn_best_25ep", "The best recipe at half its length, without mixup, one folder per seed."
+        )
+        + headline_runs(
             results / "part2_cnn_amp", "The best recipe shortened, seed 0, in bf16 autocast and in fp32.", "run"
         )
         + headline_runs(

@@ -1,6 +1,6 @@
 """Part II: ablation of the best recipe: take one ingredient out at a time, same budget, same seed.
 
-    python -m cs324.cnn.ablation --out results/part2_cnn_ablation              # 8,800 steps each (GPU: ~1 min a run)
+    python -m cs324.cnn.ablation --out results/part2_cnn_ablation              # 17,600 steps each (GPU: ~2 min a run)
     python -m cs324.cnn.ablation --out runs/abl --max_steps 1000 --device cpu  # a shorter budget
     python -m cs324.cnn.ablation --out runs/abl --dry_run                       # seconds: the pipeline only
 
@@ -31,6 +31,7 @@ from cs324.runtime import budget, read_metrics
 
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     "full": ("the recipe as it is", []),
+    "no_mixup": ("mixup 0.2 -> 0", ["--mixup", "0"]),
     "no_label_smoothing": ("label smoothing 0.1 -> 0", ["--label_smoothing", "0"]),
     "no_weight_decay": ("weight decay 5e-4 -> 0", ["--weight_decay", "0"]),
     "no_crop": ("flip + crop -> flip only", ["--augment", "flip"]),
@@ -40,7 +41,7 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "none": (
         "all of the above out: Adam 1e-4, constant, no augmentation, no TTA",
         ["--optimizer", "adam", "--learning_rate", "1e-4", "--lr_schedule", "constant", "--weight_decay", "0"]
-        + ["--label_smoothing", "0", "--augment", "none", "--no-tta"],
+        + ["--label_smoothing", "0", "--mixup", "0", "--augment", "none", "--no-tta"],
     ),
     "plus_ema": ("+ EMA of the weights (decay 0.998) scored instead", ["--ema", "0.998"]),
     "short_budget_aug": ("crop shifts up to 4 -> 2 px (airbench's ~10-epoch augmentation)", ["--crop_pad", "2"]),
