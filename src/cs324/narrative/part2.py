@@ -160,10 +160,11 @@ def length_and_mixup(results: Path) -> list[str]:
     if not best or not short:
         return []
     b, s = seed_summary(best), seed_summary(short)
-    gap_b = float(np.mean([overfitting(r)["gap"] for r in run_folders(results / "part2_cnn_best")]))
-    gap_s = float(np.mean([overfitting(r)["gap"] for r in run_folders(results / "part2_cnn_best_25ep")]))
-    train_b = float(np.mean([overfitting(r)["train"] for r in run_folders(results / "part2_cnn_best")]))
-    train_s = float(np.mean([overfitting(r)["train"] for r in run_folders(results / "part2_cnn_best_25ep")]))
+    fit_b, fit_s = (
+        [overfitting(r) for r in run_folders(results / f)] for f in ("part2_cnn_best", "part2_cnn_best_25ep")
+    )
+    gap_b, gap_s = (float(np.mean([o["gap"] for o in fit])) for fit in (fit_b, fit_s))
+    train_b, train_s = (float(np.mean([o["train"] for o in fit])) for fit in (fit_b, fit_s))
     # the standard error of a difference of two means over seeds, each from its own sample spread
     se = float(np.sqrt(b["test_std"] ** 2 / b["n"] + s["test_std"] ** 2 / s["n"]))
     return [
