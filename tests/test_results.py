@@ -191,3 +191,14 @@ def test_a_run_resumed_on_another_thread_count_says_so(tmp_path):
     assert device_label(run("resumed", [1, 1, 2])) == "cpu, 1-2 threads"
     assert device_label(run("steady", [2, 2])) == "cpu, 2 threads"
     assert device_label(run("older", [None, None]), with_cpu=True) == "X CPU, 1 thread"
+
+
+def test_a_cpu_model_name_reads_without_trademarks():
+    from cs324.results import device_label
+
+    def label(cpu: str, amp: bool) -> str:
+        return device_label({"device": "cpu", "amp": amp, "cpu": cpu, "threads": 2}, with_cpu=True)
+
+    assert label("Intel(R) Xeon(R) Processor", True) == "Intel Xeon CPU bf16, 2 threads"
+    assert label("Intel(R) Core(TM) i7-9700 CPU", False) == "Intel Core i7-9700 CPU, 2 threads"
+    assert label("AMD EPYC", True) == "AMD EPYC CPU bf16, 2 threads"

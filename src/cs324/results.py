@@ -81,7 +81,9 @@ def mean_std(mean: float, std: float, n: int, scale: float = 100, digits: int = 
 def device_label(r: dict, with_cpu: bool = False) -> str:
     device = f"{r['device']}{' bf16' if r['amp'] else ''}"
     if with_cpu and r.get("cpu") and str(r["device"]).startswith("cpu"):
-        device = f"{r['cpu']} CPU{' bf16' if r['amp'] else ''}"  # e.g. "AMD EPYC CPU, 1 thread"
+        # the model name without trademarks or a trailing "Processor": "Intel Xeon CPU bf16, 2 threads"
+        name = re.sub(r"\((R|TM)\)|\bProcessor\b|\bCPU\b", "", str(r["cpu"]), flags=re.I)
+        device = f"{' '.join(name.split())} CPU{' bf16' if r['amp'] else ''}"
     if r.get("threads") and str(r["device"]).startswith("cpu"):
         device += f", {r['threads']} thread{'' if r['threads'] == 1 else 's'}"
     return device
