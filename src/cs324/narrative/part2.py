@@ -176,7 +176,7 @@ def length_and_mixup(results: Path) -> list[str]:
         f"on test (standard error of the difference {points(se, signed=False)}). Training accuracy (on the "
         f"batches as trained, mixed in the best recipe) ends at {pct(train_b)} against {pct(train_s)}, "
         f"{points(gap_b)} against {points(gap_s)} above validation: twice the epochs with mixup fit the training "
-        f"images less closely, not more."
+        f"images {'less closely, not more' if gap_b < gap_s else 'more closely'}."
     ]
 
 
